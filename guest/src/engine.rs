@@ -1,0 +1,113 @@
+//! Builds the Rhai engine the way Rex does (strict variables, `print` and `eval` disabled) and
+//! more strictly (`import` disabled, no module resolver), binds the script arguments and runs
+//! the script, turning the outcome into the `runner` interface's result.
+
+use rhai::{Dynamic, Engine, EvalAltResult, Map, Position, Scope};
+
+use crate::bindings::exports::wrex::sdk::runner::{Argument, Failure, FailureKind, Scalar};
+use crate::sdk;
+
+/// Builds an engine with the SDK registered.
+pub fn build_engine() -> Engine {
+    let mut engine = Engine::new();
+    engine.set_strict_variables(true);
+    // As Rex: `print` and `eval` are disabled keywords (a compile error names them).
+    engine.disable_symbol("print");
+    engine.disable_symbol("eval");
+    // Better than Rex (REX-COMPAT §7.1 #3): `import` would load a module from a path without any
+    // Cedar check. The guest has no file system anyway, but the keyword is refused at compile
+    // time with a clear message, and no resolver is installed.
+    engine.disable_symbol("import");
+    engine.set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
+    sdk::register(&mut engine);
+    engine
+}
+
+/// Runs one script.
+pub fn run(script: &str, arguments: Vec<(String, Argument)>) -> Result<String, Failure> {
+    let engine = build_engine();
+    let mut scope = Scope::new();
+    for (name, value) in arguments {
+        scope.push_dynamic(name, argument_to_dynamic(value));
+    }
+    let ast = engine
+        .compile_with_scope(&scope, script)
+        .map_err(|err| Failure {
+            kind: FailureKind::Compile,
+            message: format_error(&EvalAltResult::from(err)),
+        })?;
+    match engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast) {
+        Ok(value) => Ok(value.to_string()),
+        Err(err) => Err(Failure {
+            kind: if sdk::error::is_access_denied(innermost(&err)) {
+                FailureKind::AccessDenied
+            } else {
+                FailureKind::Runtime
+            },
+            message: format_error(&err),
+        }),
+    }
+}
+
+fn scalar_to_dynamic(value: Scalar) -> Dynamic {
+    match value {
+        Scalar::StringValue(s) => s.into(),
+        Scalar::IntegerValue(i) => Dynamic::from_int(i64::from(i)),
+        Scalar::LongValue(i) => Dynamic::from_int(i),
+        Scalar::DoubleValue(f) => Dynamic::from_float(f),
+        Scalar::BooleanValue(b) => Dynamic::from_bool(b),
+    }
+}
+
+fn argument_to_dynamic(value: Argument) -> Dynamic {
+    match value {
+        Argument::Scalar(s) => scalar_to_dynamic(s),
+        Argument::ListValue(items) => {
+            Dynamic::from_array(items.into_iter().map(scalar_to_dynamic).collect())
+        }
+        Argument::MapValue(entries) => {
+            let map: Map = entries
+                .into_iter()
+                .map(|(k, v)| (k.into(), scalar_to_dynamic(v)))
+                .collect();
+            Dynamic::from_map(map)
+        }
+    }
+}
+
+/// The error that actually happened, looking through "error in function call" wrappers.
+fn innermost(err: &EvalAltResult) -> &EvalAltResult {
+    match err {
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+        | EvalAltResult::ErrorInModule(_, inner, _) => innermost(inner),
+        other => other,
+    }
+}
+
+/// Formats an error the way Rex's runner does: an SDK error as
+/// `<source>: <kind>: <message> (line L, position P)`, anything else with Rhai's own text,
+/// which already carries the position.
+pub fn format_error(err: &EvalAltResult) -> String {
+    let inner = innermost(err);
+    if let EvalAltResult::ErrorRuntime(value, pos) = inner
+        && let Some(text) = sdk::error::describe(value)
+    {
+        // The position of the outermost call is where the script went wrong from its own
+        // point of view; fall back to the inner one.
+        let pos = if err.position().is_none() {
+            *pos
+        } else {
+            err.position()
+        };
+        return with_position(text, pos);
+    }
+    err.to_string()
+}
+
+fn with_position(text: String, pos: Position) -> String {
+    match (pos.line(), pos.position()) {
+        (Some(line), Some(column)) => format!("{text} (line {line}, position {column})"),
+        (Some(line), None) => format!("{text} (line {line})"),
+        _ => text,
+    }
+}

@@ -1,0 +1,99 @@
+//! Builds the guest (Rhai + the wrex SDK) for `wasm32-unknown-unknown` with a nested cargo,
+//! turns the core module into a component with `wit-component`, and writes it to `OUT_DIR`
+//! for `include_bytes!`, together with a fingerprint used as the compiled-artifact cache key.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const GUEST_TARGET: &str = "wasm32-unknown-unknown";
+
+fn main() {
+    if let Err(message) = run() {
+        eprintln!("error: {message}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
+    let root = manifest_dir
+        .parent()
+        .ok_or("host crate has no parent directory")?
+        .to_path_buf();
+    let out_dir = PathBuf::from(env::var("OUT_DIR").map_err(|e| e.to_string())?);
+    for watched in ["guest/src", "guest/Cargo.toml", "wit", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+
+    // A target directory of its own, beside the outer one: the outer build holds its lock.
+    let target_dir = outer_target_dir(&out_dir)
+        .unwrap_or_else(|| root.join("target"))
+        .join("wasm-guest");
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&root)
+        .args(["build", "--release", "-p", "wrex-guest", "--target", GUEST_TARGET])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        // The outer build's flags and wrappers are for the host target (and clippy), not
+        // for the wasm guest.
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("CARGO_TARGET_DIR");
+    if env::var("RUSTFLAGS").is_ok_and(|f| f.contains("-D warnings")) {
+        cmd.env("RUSTFLAGS", "-D warnings");
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("failed to run cargo to build the guest: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "building the guest failed ({status}); if the target is missing, install it with \
+             `rustup target add {GUEST_TARGET}`"
+        ));
+    }
+
+    let module_path = target_dir
+        .join(GUEST_TARGET)
+        .join("release")
+        .join("wrex_guest.wasm");
+    let module = std::fs::read(&module_path)
+        .map_err(|e| format!("failed to read `{}`: {e}", module_path.display()))?;
+    let component = wit_component::ComponentEncoder::default()
+        .module(&module)
+        .and_then(|encoder| encoder.validate(true).encode())
+        .map_err(|e| format!("failed to turn the guest into a component: {e:#}"))?;
+
+    let component_path = out_dir.join("guest.component.wasm");
+    std::fs::write(&component_path, &component)
+        .map_err(|e| format!("failed to write `{}`: {e}", component_path.display()))?;
+    let generated = format!(
+        "/// The guest component (Rhai + SDK), built by `host/build.rs`.\n\
+         pub const GUEST_COMPONENT: &[u8] = include_bytes!({path:?});\n\
+         /// FNV-1a fingerprint of `GUEST_COMPONENT`, computed at build time (a cache key).\n\
+         pub const GUEST_FINGERPRINT: u64 = {hash:#018x};\n",
+        path = component_path,
+        hash = fnv1a(&component),
+    );
+    std::fs::write(out_dir.join("guest.rs"), generated)
+        .map_err(|e| format!("failed to write guest.rs: {e}"))?;
+    Ok(())
+}
+
+/// The outer build's target directory: the ancestor of `OUT_DIR` that cargo tagged.
+fn outer_target_dir(out_dir: &Path) -> Option<PathBuf> {
+    out_dir
+        .ancestors()
+        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .map(Path::to_path_buf)
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}

@@ -1,0 +1,413 @@
+//! The one authorization choke point. Policies are parsed and strictly validated against the
+//! built-in schema once, at load; each host operation then asks [`Authorizer::authorize`], which
+//! returns a [`Granted`] proof that the operations on the system require.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
+
+use cedar_policy::{
+    Context, Decision as CedarDecision, Entities, Entity, EntityId, EntityTypeName, EntityUid,
+    PolicySet, Request, RestrictedExpression, Schema, ValidationMode, Validator,
+};
+use miette::Diagnostic;
+
+/// The Cedar schema wrex validates policies and requests against: Rex's schema (REX-COMPAT §4).
+pub const SCHEMA_TEXT: &str = include_str!("../../policies/schema.cedarschema");
+
+/// The parsed built-in schema.
+///
+/// # Panics
+///
+/// Never in a released build: the embedded schema is checked by the test suite.
+pub fn schema() -> &'static Schema {
+    static SCHEMA: OnceLock<Schema> = OnceLock::new();
+    SCHEMA.get_or_init(|| match Schema::from_cedarschema_str(SCHEMA_TEXT) {
+        Ok((schema, _warnings)) => schema,
+        Err(e) => panic!("the built-in Cedar schema does not parse: {e}"),
+    })
+}
+
+/// Why a policy could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The policy file could not be read.
+    #[error("failed to read policy file `{path}`: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The policy text has a syntax error.
+    #[error("Failed to parse Cedar policy - check syntax and structure: {0}")]
+    Parse(String),
+    /// The policy parsed but does not validate against the schema (unknown action, entity type
+    /// or attribute, wrong types …).
+    #[error("Cedar policy failed validation against the wrex/Rex schema: {0}")]
+    Validation(String),
+}
+
+/// A parsed policy set, strictly validated against [`schema`]. Cheap to share across runs.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    set: Arc<PolicySet>,
+}
+
+impl Policy {
+    /// Reads, parses and validates a policy file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, PolicyError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse_named(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates policy text (named `policy` in error locations).
+    pub fn parse(text: &str) -> Result<Self, PolicyError> {
+        Self::parse_named(text, "policy")
+    }
+
+    /// Parses and validates policy text; `name` prefixes error locations (`name:line:column`).
+    pub fn parse_named(text: &str, name: &str) -> Result<Self, PolicyError> {
+        let set = PolicySet::from_str(text).map_err(|errs| {
+            PolicyError::Parse(describe_all(errs.iter().map(|e| e as &dyn Diagnostic), text, name))
+        })?;
+        let result = Validator::new(schema().clone()).validate(&set, ValidationMode::Strict);
+        if !result.validation_passed() {
+            let errors = result.validation_errors().map(|e| e as &dyn Diagnostic);
+            return Err(PolicyError::Validation(describe_all(errors, text, name)));
+        }
+        for warning in result.validation_warnings() {
+            tracing::warn!(target: "wrex::policy", "{}", describe(warning, text, name));
+        }
+        Ok(Self { set: Arc::new(set) })
+    }
+
+    /// Number of policies (and templates' linked policies) in the set.
+    pub fn len(&self) -> usize {
+        self.set.policies().count()
+    }
+
+    /// Whether the set has no policy (it then denies everything).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A policy's display name: its `@id("…")` annotation if it has one, else Cedar's id
+    /// (`policy0`, `policy1` … in file order).
+    fn display_id(&self, id: &cedar_policy::PolicyId) -> String {
+        self.set
+            .annotation(id, "id")
+            .map_or_else(|| id.to_string(), str::to_string)
+    }
+}
+
+fn describe_all<'a>(errors: impl Iterator<Item = &'a dyn Diagnostic>, text: &str, name: &str) -> String {
+    errors
+        .map(|e| describe(e, text, name))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `name:line:column: message (help)` for a diagnostic with a source label.
+fn describe(diagnostic: &dyn Diagnostic, text: &str, name: &str) -> String {
+    let mut out = String::new();
+    if let Some(label) = diagnostic.labels().and_then(|mut labels| labels.next()) {
+        let (line, column) = line_column(text, label.offset());
+        out.push_str(&format!("{name}:{line}:{column}: "));
+    }
+    out.push_str(&diagnostic.to_string());
+    if let Some(help) = diagnostic.help() {
+        out.push_str(&format!(" (help: {help})"));
+    }
+    out
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// A `file_system` action (REX-COMPAT §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FsAction {
+    Open,
+    Read,
+    Write,
+    Create,
+    Delete,
+    Stat,
+}
+
+impl FsAction {
+    /// The action's Cedar id (`file_system::Action::"<name>"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::Create => "create",
+            Self::Delete => "delete",
+            Self::Stat => "stat",
+        }
+    }
+
+    fn uid(self) -> EntityUid {
+        EntityUid::from_type_name_and_id(fs_type("Action"), EntityId::new(self.name()))
+    }
+}
+
+/// A `file_system` resource: a `File` or `Dir` entity named by its absolute, normalized path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FsResource {
+    File(String),
+    Dir(String),
+}
+
+impl FsResource {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::File(_) => "file_system::File",
+            Self::Dir(_) => "file_system::Dir",
+        }
+    }
+
+    pub fn path(&self) -> &str {
+        match self {
+            Self::File(p) | Self::Dir(p) => p,
+        }
+    }
+}
+
+impl fmt::Display for FsResource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}::{:?}", self.type_name(), self.path())
+    }
+}
+
+fn fs_type(name: &str) -> EntityTypeName {
+    // INVARIANT: `file_system::<name>` is a well-formed type name for the names used here.
+    EntityTypeName::from_str(&format!("file_system::{name}"))
+        .unwrap_or_else(|e| unreachable!("bad built-in type name `{name}`: {e}"))
+}
+
+fn user_type() -> EntityTypeName {
+    EntityTypeName::from_str("User").unwrap_or_else(|e| unreachable!("bad type name: {e}"))
+}
+
+/// The parent directory of an absolute, normalized path (`None` for `/`).
+fn parent_of(path: &str) -> Option<&str> {
+    match path.rfind('/') {
+        _ if path == "/" => None,
+        Some(0) => Some("/"),
+        Some(i) => path.get(..i),
+        None => None,
+    }
+}
+
+/// The entity for a resource and its ancestor `Dir`s up to `/`, so that
+/// `resource in file_system::Dir::"/var/log"` holds for everything below `/var/log`.
+fn entities_for(resource: &FsResource) -> Vec<Entity> {
+    let mut out = Vec::new();
+    let (mut uid, mut path) = match resource {
+        FsResource::File(p) => (EntityUid::from_type_name_and_id(fs_type("File"), EntityId::new(p)), p.as_str()),
+        FsResource::Dir(p) => (EntityUid::from_type_name_and_id(fs_type("Dir"), EntityId::new(p)), p.as_str()),
+    };
+    loop {
+        let parent = parent_of(path);
+        let parent_uid = parent
+            .map(|p| EntityUid::from_type_name_and_id(fs_type("Dir"), EntityId::new(p)));
+        let attrs = [(
+            "path".to_string(),
+            RestrictedExpression::new_string(path.to_string()),
+        )]
+        .into_iter()
+        .collect();
+        let parents: HashSet<EntityUid> = parent_uid.iter().cloned().collect();
+        // INVARIANT: the attribute map has one key, so `Entity::new` cannot report a duplicate.
+        if let Ok(entity) = Entity::new(uid, attrs, parents) {
+            out.push(entity);
+        }
+        match (parent, parent_uid) {
+            (Some(p), Some(u)) => {
+                path = p;
+                uid = u;
+            }
+            _ => return out,
+        }
+    }
+}
+
+/// One authorization decision, as handed to a [`DecisionObserver`].
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub principal: String,
+    pub action: String,
+    pub resource: String,
+    pub allowed: bool,
+    /// Display ids of the policies that decided (the permits that allowed, or the forbids that
+    /// denied; empty for a default deny).
+    pub policies: Vec<String>,
+    /// Evaluation or request errors (any error makes the decision a deny).
+    pub errors: Vec<String>,
+}
+
+/// Sees every decision, allow and deny alike, before the operation's result returns to the
+/// guest. An audit log attaches here.
+pub trait DecisionObserver: Send + Sync {
+    fn observe(&self, decision: &Decision);
+}
+
+/// Proof that an action was authorized. Only [`Authorizer::authorize`] makes one; the functions
+/// that touch the file system take one, so a missed check does not compile.
+#[derive(Debug)]
+pub struct Granted(());
+
+/// A denial, with what the guest needs to explain it.
+#[derive(Debug, Clone)]
+pub struct Denied {
+    pub principal: String,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: String,
+}
+
+/// Authorizes requests of one principal against one policy.
+pub struct Authorizer {
+    policy: Policy,
+    principal: String,
+    principal_uid: EntityUid,
+    cedar: cedar_policy::Authorizer,
+    observer: Option<Arc<dyn DecisionObserver>>,
+}
+
+impl fmt::Debug for Authorizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authorizer")
+            .field("principal", &self.principal)
+            .field("policies", &self.policy.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authorizer {
+    pub fn new(
+        policy: Policy,
+        principal: &str,
+        observer: Option<Arc<dyn DecisionObserver>>,
+    ) -> Self {
+        Self {
+            policy,
+            principal: principal.to_string(),
+            principal_uid: EntityUid::from_type_name_and_id(user_type(), EntityId::new(principal)),
+            cedar: cedar_policy::Authorizer::new(),
+            observer,
+        }
+    }
+
+    pub fn principal(&self) -> &str {
+        &self.principal
+    }
+
+    /// Asks the policy whether the principal may perform `action` on `resource`.
+    ///
+    /// Default deny; `forbid` overrides `permit`; any error while building the request or
+    /// evaluating a policy makes the answer a deny (and is reported to the observer).
+    pub fn authorize(&self, action: FsAction, resource: &FsResource) -> Result<Granted, Denied> {
+        let (allowed, policies, errors) = self.decide(action, resource);
+        let action_text = format!("file_system::Action::{:?}", action.name());
+        if let Some(observer) = &self.observer {
+            observer.observe(&Decision {
+                principal: format!("User::{:?}", self.principal),
+                action: action_text.clone(),
+                resource: resource.to_string(),
+                allowed,
+                policies,
+                errors,
+            });
+        }
+        tracing::debug!(
+            target: "wrex::authz",
+            action = action.name(),
+            resource = %resource,
+            allowed,
+            "authorization decision"
+        );
+        if allowed {
+            Ok(Granted(()))
+        } else {
+            Err(Denied {
+                principal: self.principal.clone(),
+                action: action_text,
+                resource_type: resource.type_name().to_string(),
+                resource_id: resource.path().to_string(),
+            })
+        }
+    }
+
+    /// Whether the policy would permit, without telling the observer. Only for choosing which
+    /// of two checks to make; the check that decides is always made with [`Self::authorize`].
+    pub fn permits(&self, action: FsAction, resource: &FsResource) -> bool {
+        self.decide(action, resource).0
+    }
+
+    fn decide(&self, action: FsAction, resource: &FsResource) -> (bool, Vec<String>, Vec<String>) {
+        let schema = schema();
+        let entities = entities_for(resource);
+        let resource_uid = entities.first().map(Entity::uid);
+        let Some(resource_uid) = resource_uid else {
+            return (false, vec![], vec!["resource entity could not be built".into()]);
+        };
+        let request = match Request::new(
+            self.principal_uid.clone(),
+            action.uid(),
+            resource_uid,
+            Context::empty(),
+            Some(schema),
+        ) {
+            Ok(r) => r,
+            Err(e) => return (false, vec![], vec![format!("invalid request: {e}")]),
+        };
+        let entities = match Entities::from_entities(entities, Some(schema)) {
+            Ok(e) => e,
+            Err(e) => return (false, vec![], vec![format!("invalid entities: {e}")]),
+        };
+        let response = self.cedar.is_authorized(&request, &self.policy.set, &entities);
+        let diagnostics = response.diagnostics();
+        let policies = diagnostics
+            .reason()
+            .map(|id| self.policy.display_id(id))
+            .collect();
+        let errors: Vec<String> = diagnostics.errors().map(ToString::to_string).collect();
+        let allowed = response.decision() == CedarDecision::Allow && errors.is_empty();
+        (allowed, policies, errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_column_counts_lines_and_chars() {
+        assert_eq!(line_column("ab\ncd", 0), (1, 1));
+        assert_eq!(line_column("ab\ncd", 4), (2, 2));
+        assert_eq!(line_column("é\nx", 3), (2, 1));
+    }
+
+    #[test]
+    fn parents_go_up_to_root() {
+        assert_eq!(parent_of("/a/b"), Some("/a"));
+        assert_eq!(parent_of("/a"), Some("/"));
+        assert_eq!(parent_of("/"), None);
+        let chain = entities_for(&FsResource::File("/a/b".into()));
+        assert_eq!(chain.len(), 3);
+    }
+}

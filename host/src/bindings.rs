@@ -1,0 +1,20 @@
+//! The one `bindgen!` invocation of the host. Other modules use `crate::bindings`.
+
+#![allow(missing_docs, missing_debug_implementations)]
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "script",
+    imports: { default: trappable },
+    trappable_error_type: {
+        "wrex:sdk/fs.error" => crate::fs::FsError,
+    },
+    with: {
+        "wrex:sdk/fs.dir": crate::fs::DirRes,
+        "wrex:sdk/fs.file": crate::fs::FileRes,
+    },
+});
+
+pub use wrex::sdk::fs as wit_fs;
+pub use wrex::sdk::log as wit_log;
+pub use exports::wrex::sdk::runner as wit_runner;

@@ -1,0 +1,439 @@
+//! `impl` of the `wrex:sdk/fs` WIT traits. Every function follows one order:
+//! validate the arguments → authorize with Cedar → act on the held descriptors.
+
+use std::io::Write;
+use std::os::fd::AsFd;
+use std::os::unix::fs::FileExt;
+
+use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::io::Errno;
+use wasmtime::component::Resource;
+
+use super::path::{join, normalize_absolute, validate_name};
+use super::{
+    DirRes, FileRes, FsError, MAX_LINKS, MAX_READ_CHUNK, Walk, dir_from_fd, ensure_same,
+    metadata_of, plan_tree, read_entries, read_symlink, remove_planned, walk,
+};
+use crate::authz::{FsAction, FsResource};
+use crate::bindings::wit_fs as wit;
+use crate::runtime::HostState;
+
+type FsResult<T> = Result<T, FsError>;
+
+impl HostState {
+    fn authorize(&mut self, action: FsAction, resource: FsResource) -> FsResult<()> {
+        match self.authz.authorize(action, &resource) {
+            Ok(_granted) => Ok(()),
+            Err(denied) => {
+                self.denials += 1;
+                Err(denied.into())
+            }
+        }
+    }
+
+    /// Whether the policy would permit, without recording a decision (used only to pick which
+    /// of two checks to record).
+    fn permits(&self, action: FsAction, resource: &FsResource) -> bool {
+        self.authz.permits(action, resource)
+    }
+}
+
+impl wit::Host for HostState {
+    fn convert_error(&mut self, err: FsError) -> wasmtime::Result<wit::Error> {
+        match err {
+            FsError::Guest(e) => Ok(e),
+            FsError::Trap(t) => Err(t),
+        }
+    }
+}
+
+fn not_a_file(path: &str) -> FsError {
+    FsError::Guest(wit::Error::NotAFile(format!(
+        "argument is not a file: `{path}` is not a regular file"
+    )))
+}
+
+impl wit::HostDir for HostState {
+    /// # Authorization
+    ///
+    /// `open` on `Dir(path)`; `create` on `Dir(path)` with `create`, and on every missing
+    /// directory the walk creates; `open` on the resolved `Dir` when a symlink was followed.
+    fn open(&mut self, path: String, options: wit::OpenDirOptions) -> FsResult<Resource<DirRes>> {
+        let path = normalize_absolute(&path)?;
+        self.authorize(FsAction::Open, FsResource::Dir(path.clone()))?;
+        if options.create {
+            self.authorize(FsAction::Create, FsResource::Dir(path.clone()))?;
+        }
+        let how = Walk {
+            follow: options.follow_symlinks,
+            create: options.create,
+            recursive: options.recursive,
+        };
+        let walked = walk(&path, how, &mut |new_dir| {
+            if new_dir == path {
+                Ok(())
+            } else {
+                self.authorize(FsAction::Create, FsResource::Dir(new_dir.to_string()))
+            }
+        })?;
+        if walked.path != path {
+            self.authorize(FsAction::Open, FsResource::Dir(walked.path.clone()))?;
+        }
+        Ok(self.table.push(walked.into_dir_res())?)
+    }
+
+    fn path(&mut self, dir: Resource<DirRes>) -> wasmtime::Result<String> {
+        Ok(self.table.get(&dir)?.path.clone())
+    }
+
+    /// # Authorization
+    ///
+    /// `open` on `File(dir/name)` (+`create`); when a symlink is followed, `open` (+`create`)
+    /// on the resolved `File` before it is opened or created.
+    fn open_file(
+        &mut self,
+        dir: Resource<DirRes>,
+        name: String,
+        options: wit::OpenFileOptions,
+    ) -> FsResult<Resource<FileRes>> {
+        validate_name(&name)?;
+        if !options.read && !options.write {
+            return Err(FsError::invalid_argument(
+                "open-file: at least one of `read` or `write` must be requested".into(),
+            ));
+        }
+        let mode = match options.permissions {
+            None => 0o644,
+            Some(m) if m <= 0o7777 => m & 0o777,
+            Some(m) => {
+                return Err(FsError::invalid_argument(format!(
+                    "open-file: permissions {m:#o} are not a file mode"
+                )));
+            }
+        };
+        let dir_path = self.table.get(&dir)?.path.clone();
+        let path = join(&dir_path, &name);
+        self.authorize(FsAction::Open, FsResource::File(path.clone()))?;
+        if options.create {
+            self.authorize(FsAction::Create, FsResource::File(path.clone()))?;
+        }
+
+        // Resolve symlinks in the final component, if asked, before anything is opened.
+        let mut parent = self.table.get(&dir)?.dir.try_clone().map_err(|e| FsError::io(e, &dir_path))?;
+        let mut parent_path = dir_path;
+        let mut leaf = name;
+        let mut links = 0;
+        while let Some(target) = read_symlink(parent.as_fd(), &leaf, &join(&parent_path, &leaf))? {
+            if !options.follow_symlinks {
+                return Err(FsError::Guest(wit::Error::SymlinkNotFollowed(format!(
+                    "file is a symbolic link but follow_symlinks is not enabled: `{path}`"
+                ))));
+            }
+            links += 1;
+            if links > MAX_LINKS {
+                return Err(FsError::Guest(wit::Error::TooManyLinks(format!(
+                    "more than {MAX_LINKS} symlinks while resolving `{path}`"
+                ))));
+            }
+            let full = if target.starts_with('/') {
+                target
+            } else {
+                join(&parent_path, &target)
+            };
+            let (target_dir, target_name) = match full.rsplit_once('/') {
+                Some((_, "" | "." | "..")) | None => return Err(not_a_file(&full)),
+                Some(("", n)) => ("/".to_string(), n.to_string()),
+                Some((d, n)) => (d.to_string(), n.to_string()),
+            };
+            let walked = walk(&target_dir, Walk { follow: true, ..Walk::default() }, &mut |_| Ok(()))?;
+            parent = dir_from_fd(walked.fd);
+            parent_path = walked.path;
+            leaf = target_name;
+        }
+        let resolved = join(&parent_path, &leaf);
+        if resolved != path {
+            self.authorize(FsAction::Open, FsResource::File(resolved.clone()))?;
+            if options.create {
+                self.authorize(FsAction::Create, FsResource::File(resolved.clone()))?;
+            }
+        }
+
+        let mut flags = OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY;
+        flags |= match (options.read, options.write) {
+            (true, true) => OFlags::RDWR,
+            (false, true) => OFlags::WRONLY,
+            _ => OFlags::RDONLY,
+        };
+        if options.create {
+            flags |= OFlags::CREATE;
+        }
+        let fd = match rustix::fs::openat(parent.as_fd(), leaf.as_str(), flags, Mode::from_raw_mode(mode)) {
+            Ok(fd) => fd,
+            // The final component became a symlink after it was resolved.
+            Err(Errno::LOOP) => {
+                return Err(FsError::Guest(wit::Error::SymlinkNotFollowed(format!(
+                    "file is a symbolic link but follow_symlinks is not enabled: `{resolved}`"
+                ))));
+            }
+            Err(Errno::ISDIR) => return Err(not_a_file(&resolved)),
+            Err(Errno::NOENT) => {
+                return Err(FsError::not_found(format!("file `{resolved}` does not exist")));
+            }
+            Err(e) => return Err(FsError::io(e, &resolved)),
+        };
+        // Opened with O_NONBLOCK so a FIFO cannot block the host; anything but a regular file
+        // is refused, then the flag is cleared.
+        let st = rustix::fs::fstat(&fd).map_err(|e| FsError::io(e, &resolved))?;
+        if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
+            return Err(not_a_file(&resolved));
+        }
+        let fl = rustix::fs::fcntl_getfl(&fd).map_err(|e| FsError::io(e, &resolved))?;
+        rustix::fs::fcntl_setfl(&fd, fl - OFlags::NONBLOCK).map_err(|e| FsError::io(e, &resolved))?;
+        let res = FileRes {
+            file: std::fs::File::from(fd),
+            dir: parent,
+            name: leaf,
+            path: resolved,
+            readable: options.read,
+            writable: options.write,
+        };
+        Ok(self.table.push(res)?)
+    }
+
+    /// # Authorization
+    ///
+    /// `read` on the `Dir`.
+    fn list_entries(&mut self, dir: Resource<DirRes>) -> FsResult<Vec<wit::DirEntry>> {
+        let path = self.table.get(&dir)?.path.clone();
+        self.authorize(FsAction::Read, FsResource::Dir(path.clone()))?;
+        let res = self.table.get(&dir)?;
+        let mut entries = read_entries(res.dir.as_fd(), &path)?;
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(entries)
+    }
+
+    /// # Authorization
+    ///
+    /// `stat` on the `Dir`.
+    fn metadata(&mut self, dir: Resource<DirRes>) -> FsResult<wit::Metadata> {
+        let path = self.table.get(&dir)?.path.clone();
+        self.authorize(FsAction::Stat, FsResource::Dir(path.clone()))?;
+        metadata_of(self.table.get(&dir)?.dir.as_fd(), &path)
+    }
+
+    /// # Authorization
+    ///
+    /// `create` on `Dir(dir/name)`.
+    fn create_dir(&mut self, dir: Resource<DirRes>, name: String) -> FsResult<()> {
+        validate_name(&name)?;
+        let path = join(&self.table.get(&dir)?.path, &name);
+        self.authorize(FsAction::Create, FsResource::Dir(path.clone()))?;
+        let res = self.table.get(&dir)?;
+        rustix::fs::mkdirat(res.dir.as_fd(), name.as_str(), Mode::from_raw_mode(0o777))
+            .map_err(|e| FsError::io(e, &path))
+    }
+
+    /// # Authorization
+    ///
+    /// `delete` on the `Dir`; with `recursive`, `delete` on every entry below it (as `File` or
+    /// `Dir`), all before anything is deleted.
+    fn delete(&mut self, dir: Resource<DirRes>, recursive: bool) -> FsResult<()> {
+        let path = self.table.get(&dir)?.path.clone();
+        if self.table.get(&dir)?.parent.is_none() {
+            return Err(FsError::invalid_argument("refusing to delete `/`".into()));
+        }
+        self.authorize(FsAction::Delete, FsResource::Dir(path.clone()))?;
+        let plan = if recursive {
+            let fd = self.table.get(&dir)?.dir.try_clone().map_err(|e| FsError::io(e, &path))?;
+            let mut count = 0;
+            plan_tree(fd.as_fd(), &path, &mut count, &mut |is_dir, p| {
+                let resource = if is_dir {
+                    FsResource::Dir(p.to_string())
+                } else {
+                    FsResource::File(p.to_string())
+                };
+                self.authorize(FsAction::Delete, resource)
+            })?
+        } else {
+            Vec::new()
+        };
+        let res = self.table.get(&dir)?;
+        let Some((parent, name)) = &res.parent else {
+            return Err(FsError::invalid_argument("refusing to delete `/`".into()));
+        };
+        ensure_same(parent.as_fd(), name, res.dir.as_fd(), &path)?;
+        remove_planned(res.dir.as_fd(), &path, &plan)?;
+        rustix::fs::unlinkat(parent.as_fd(), name.as_str(), AtFlags::REMOVEDIR).map_err(|e| FsError::io(e, &path))
+    }
+
+    /// # Authorization
+    ///
+    /// `delete` on `File(dir/name)` or `Dir(dir/name)` by the entry's type. When the policy
+    /// would permit neither, the `File` check is recorded and denied before the entry is
+    /// looked at; with `recursive`, as `delete` above.
+    fn remove_entry(&mut self, dir: Resource<DirRes>, name: String, recursive: bool) -> FsResult<()> {
+        validate_name(&name)?;
+        let path = join(&self.table.get(&dir)?.path, &name);
+        let as_file = FsResource::File(path.clone());
+        let as_dir = FsResource::Dir(path.clone());
+        if !self.permits(FsAction::Delete, &as_file) && !self.permits(FsAction::Delete, &as_dir) {
+            return self.authorize(FsAction::Delete, as_file);
+        }
+        let parent = self.table.get(&dir)?.dir.try_clone().map_err(|e| FsError::io(e, &path))?;
+        let st = rustix::fs::statat(parent.as_fd(), name.as_str(), AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| FsError::io(e, &path))?;
+        if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::Directory {
+            self.authorize(FsAction::Delete, as_file)?;
+            return rustix::fs::unlinkat(parent.as_fd(), name.as_str(), AtFlags::empty())
+                .map_err(|e| FsError::io(e, &path));
+        }
+        self.authorize(FsAction::Delete, as_dir)?;
+        let fd = rustix::fs::openat(parent.as_fd(), name.as_str(), super::DIR_FLAGS, Mode::empty())
+            .map_err(|e| FsError::io(e, &path))?;
+        if recursive {
+            let mut count = 0;
+            let plan = plan_tree(fd.as_fd(), &path, &mut count, &mut |is_dir, p| {
+                let resource = if is_dir {
+                    FsResource::Dir(p.to_string())
+                } else {
+                    FsResource::File(p.to_string())
+                };
+                self.authorize(FsAction::Delete, resource)
+            })?;
+            remove_planned(fd.as_fd(), &path, &plan)?;
+        }
+        ensure_same(parent.as_fd(), &name, fd.as_fd(), &path)?;
+        rustix::fs::unlinkat(parent.as_fd(), name.as_str(), AtFlags::REMOVEDIR).map_err(|e| FsError::io(e, &path))
+    }
+
+    fn drop(&mut self, dir: Resource<DirRes>) -> wasmtime::Result<()> {
+        self.table.delete(dir)?;
+        Ok(())
+    }
+}
+
+impl wit::HostFile for HostState {
+    fn path(&mut self, file: Resource<FileRes>) -> wasmtime::Result<String> {
+        Ok(self.table.get(&file)?.path.clone())
+    }
+
+    /// # Authorization
+    ///
+    /// `read` on the `File`.
+    fn read(&mut self, file: Resource<FileRes>, offset: u64, len: u32) -> FsResult<Vec<u8>> {
+        let res = self.table.get(&file)?;
+        let path = res.path.clone();
+        if !res.readable {
+            return Err(FsError::Guest(wit::Error::BadHandleMode(format!(
+                "`{path}` was not opened for reading: set `read(true)` in OpenFileOptions"
+            ))));
+        }
+        self.authorize(FsAction::Read, FsResource::File(path.clone()))?;
+        let res = self.table.get(&file)?;
+        let want = len.min(MAX_READ_CHUNK) as usize;
+        let mut buf = vec![0u8; want];
+        let mut filled = 0;
+        while filled < want {
+            match res.file.read_at(&mut buf[filled..], offset + filled as u64) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(FsError::io(e, &path)),
+            }
+        }
+        buf.truncate(filled);
+        Ok(buf)
+    }
+
+    /// # Authorization
+    ///
+    /// `write` on the `File`.
+    fn write(&mut self, file: Resource<FileRes>, contents: Vec<u8>) -> FsResult<Resource<FileRes>> {
+        let res = self.table.get(&file)?;
+        let path = res.path.clone();
+        if !res.writable {
+            return Err(FsError::Guest(wit::Error::BadHandleMode(format!(
+                "`{path}` was not opened for writing: set `write(true)` in OpenFileOptions"
+            ))));
+        }
+        self.authorize(FsAction::Write, FsResource::File(path.clone()))?;
+        let res = self.table.get(&file)?;
+        let mode = rustix::fs::fstat(res.file.as_fd()).map_err(|e| FsError::io(e, &path))?.st_mode & 0o7777;
+        let io = |e: std::io::Error| FsError::io(e, &path);
+        let mut temp = cap_tempfile::TempFile::new(&res.dir).map_err(io)?;
+        temp.as_file_mut().write_all(&contents).map_err(io)?;
+        rustix::fs::fchmod(temp.as_file().as_fd(), Mode::from_raw_mode(mode)).map_err(|e| FsError::io(e, &path))?;
+        temp.as_file().sync_all().map_err(io)?;
+        temp.replace(&res.name).map_err(io)?;
+        let mut flags = OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        flags |= if res.readable { OFlags::RDWR } else { OFlags::WRONLY };
+        let fd = rustix::fs::openat(res.dir.as_fd(), res.name.as_str(), flags, Mode::empty())
+            .map_err(|e| FsError::io(e, &path))?;
+        let new = FileRes {
+            file: std::fs::File::from(fd),
+            dir: res.dir.try_clone().map_err(io)?,
+            name: res.name.clone(),
+            path,
+            readable: res.readable,
+            writable: res.writable,
+        };
+        Ok(self.table.push(new)?)
+    }
+
+    /// # Authorization
+    ///
+    /// `write` on the `File`.
+    fn append(&mut self, file: Resource<FileRes>, contents: Vec<u8>) -> FsResult<()> {
+        let res = self.table.get(&file)?;
+        let path = res.path.clone();
+        if !res.writable {
+            return Err(FsError::Guest(wit::Error::BadHandleMode(format!(
+                "`{path}` was not opened for writing: set `write(true)` in OpenFileOptions"
+            ))));
+        }
+        self.authorize(FsAction::Write, FsResource::File(path.clone()))?;
+        let res = self.table.get(&file)?;
+        let fd = res.file.as_fd();
+        let fl = rustix::fs::fcntl_getfl(fd).map_err(|e| FsError::io(e, &path))?;
+        rustix::fs::fcntl_setfl(fd, fl | OFlags::APPEND).map_err(|e| FsError::io(e, &path))?;
+        let written = (&res.file).write_all(&contents);
+        let restored = rustix::fs::fcntl_setfl(fd, fl);
+        written.map_err(|e| FsError::io(e, &path))?;
+        restored.map_err(|e| FsError::io(e, &path))
+    }
+
+    /// # Authorization
+    ///
+    /// `stat` on the `File`.
+    fn metadata(&mut self, file: Resource<FileRes>) -> FsResult<wit::Metadata> {
+        let path = self.table.get(&file)?.path.clone();
+        self.authorize(FsAction::Stat, FsResource::File(path.clone()))?;
+        metadata_of(self.table.get(&file)?.file.as_fd(), &path)
+    }
+
+    fn entry(&mut self, file: Resource<FileRes>) -> FsResult<wit::DirEntry> {
+        let res = self.table.get(&file)?;
+        let st = rustix::fs::fstat(res.file.as_fd()).map_err(|e| FsError::io(e, &res.path))?;
+        Ok(wit::DirEntry {
+            name: res.name.clone(),
+            inode: st.st_ino,
+            entry_type: super::entry_type(st.st_mode),
+        })
+    }
+
+    /// # Authorization
+    ///
+    /// `delete` on the `File`.
+    fn delete(&mut self, file: Resource<FileRes>) -> FsResult<()> {
+        let path = self.table.get(&file)?.path.clone();
+        self.authorize(FsAction::Delete, FsResource::File(path.clone()))?;
+        let res = self.table.get(&file)?;
+        ensure_same(res.dir.as_fd(), &res.name, res.file.as_fd(), &path)?;
+        rustix::fs::unlinkat(res.dir.as_fd(), res.name.as_str(), AtFlags::empty()).map_err(|e| FsError::io(e, &path))
+    }
+
+    fn drop(&mut self, file: Resource<FileRes>) -> wasmtime::Result<()> {
+        self.table.delete(file)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,434 @@
+//! The `wrex:sdk/fs` capability: state (the resources behind `dir` and `file` handles), errors,
+//! and the symlink-aware, race-free path walker. The WIT trait impls are in `host.rs`.
+//!
+//! Every directory is reached by walking from `/` one component at a time with
+//! `openat(…, O_DIRECTORY | O_NOFOLLOW)` on the previous component's descriptor, so a
+//! component swapped for a symlink mid-walk is seen as a symlink, never silently followed.
+//! Symlinks are followed only when asked, by reading the link and continuing the walk from
+//! the link's directory (or from `/`); `/proc` magic links are therefore resolved by their
+//! text, never jumped through. The caller authorizes the resolved path before using the
+//! handle, and authorizes every directory the walk creates before creating it.
+
+mod host;
+pub mod path;
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use cap_std::fs::Dir;
+use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::io::Errno;
+
+use crate::authz::Denied;
+use crate::bindings::wit_fs as wit;
+
+/// Most symlinks followed while resolving one path (Linux's `MAXSYMLINKS`).
+pub const MAX_LINKS: u32 = 40;
+/// Most bytes served by one `read` call, whatever the guest asks for: a guest-supplied length
+/// must not make the host allocate without bound.
+pub const MAX_READ_CHUNK: u32 = 4 << 20;
+/// Most entries a recursive delete plans (and authorizes) before refusing.
+pub const MAX_TREE_ENTRIES: usize = 100_000;
+
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+
+/// The error type of the `fs` host functions: either an error the guest sees (`wit::Error`),
+/// or a trap (a broken host invariant or a bad resource handle) that ends the run.
+#[derive(Debug)]
+pub enum FsError {
+    Guest(wit::Error),
+    Trap(wasmtime::Error),
+}
+
+impl FsError {
+    pub fn invalid_path(message: String) -> Self {
+        Self::Guest(wit::Error::InvalidPath(message))
+    }
+
+    pub fn invalid_argument(message: String) -> Self {
+        Self::Guest(wit::Error::InvalidArgument(message))
+    }
+
+    pub fn not_found(message: String) -> Self {
+        Self::Guest(wit::Error::NotFound(message))
+    }
+
+    /// An operating-system error while working on `path`.
+    pub fn io(err: impl Into<io::Error>, path: &str) -> Self {
+        let err: io::Error = err.into();
+        let message = format!("{err}: `{path}`");
+        Self::Guest(match err.kind() {
+            io::ErrorKind::NotFound => wit::Error::NotFound(message),
+            io::ErrorKind::AlreadyExists => wit::Error::AlreadyExists(message),
+            io::ErrorKind::NotADirectory => wit::Error::NotADirectory(message),
+            io::ErrorKind::IsADirectory => wit::Error::NotAFile(message),
+            io::ErrorKind::DirectoryNotEmpty => wit::Error::DirectoryNotEmpty(message),
+            _ => wit::Error::Io(message),
+        })
+    }
+}
+
+impl From<Denied> for FsError {
+    fn from(d: Denied) -> Self {
+        Self::Guest(wit::Error::AccessDenied(wit::Denial {
+            principal: d.principal,
+            action: d.action,
+            resource_type: d.resource_type,
+            resource_id: d.resource_id,
+        }))
+    }
+}
+
+impl From<wasmtime::component::ResourceTableError> for FsError {
+    fn from(e: wasmtime::component::ResourceTableError) -> Self {
+        Self::Trap(wasmtime::Error::new(e))
+    }
+}
+
+/// An open directory behind a `dir` handle.
+#[derive(Debug)]
+pub struct DirRes {
+    pub(crate) dir: Dir,
+    /// Absolute path after symlink resolution; the Cedar resource id of this directory.
+    pub(crate) path: String,
+    /// The parent directory and this directory's name in it (`None` for `/`), for deletion.
+    pub(crate) parent: Option<(Dir, String)>,
+}
+
+/// An open regular file behind a `file` handle.
+#[derive(Debug)]
+pub struct FileRes {
+    pub(crate) file: std::fs::File,
+    /// The directory holding the file (after symlink resolution), and the file's name in it.
+    pub(crate) dir: Dir,
+    pub(crate) name: String,
+    /// Absolute path after symlink resolution; the Cedar resource id of this file.
+    pub(crate) path: String,
+    pub(crate) readable: bool,
+    pub(crate) writable: bool,
+}
+
+fn dir_from_fd(fd: OwnedFd) -> Dir {
+    Dir::from_std_file(std::fs::File::from(fd))
+}
+
+/// What one walk step found.
+enum Step {
+    Dir(OwnedFd),
+    Missing,
+    Symlink(String),
+    NotDir,
+}
+
+/// Reads the symlink `name` in `dir`; `Ok(None)` when it is not a symlink or does not exist.
+fn read_symlink(dir: BorrowedFd<'_>, name: &str, path: &str) -> Result<Option<String>, FsError> {
+    match rustix::fs::readlinkat(dir, name, Vec::new()) {
+        Ok(target) => target.into_string().map(Some).map_err(|_| {
+            FsError::invalid_path(format!(
+                "invalid path: the target of symlink `{path}` is not valid UTF-8"
+            ))
+        }),
+        Err(Errno::INVAL | Errno::NOENT) => Ok(None),
+        Err(e) => Err(FsError::io(e, path)),
+    }
+}
+
+fn step(dir: BorrowedFd<'_>, name: &str, path: &str) -> Result<Step, FsError> {
+    match rustix::fs::openat(dir, name, DIR_FLAGS, Mode::empty()) {
+        Ok(fd) => Ok(Step::Dir(fd)),
+        Err(Errno::NOENT) => Ok(Step::Missing),
+        Err(Errno::LOOP | Errno::NOTDIR) => match read_symlink(dir, name, path)? {
+            Some(target) => Ok(Step::Symlink(target)),
+            None => Ok(Step::NotDir),
+        },
+        Err(e) => Err(FsError::io(e, path)),
+    }
+}
+
+fn stack_path(stack: &[(String, OwnedFd)]) -> String {
+    if stack.len() <= 1 {
+        return "/".to_string();
+    }
+    stack
+        .iter()
+        .skip(1)
+        .fold(String::new(), |mut acc, (name, _)| {
+            acc.push('/');
+            acc.push_str(name);
+            acc
+        })
+}
+
+/// How to walk to a directory.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Walk {
+    pub follow: bool,
+    pub create: bool,
+    pub recursive: bool,
+}
+
+/// A directory reached by [`walk`].
+pub(crate) struct Walked {
+    pub fd: OwnedFd,
+    pub path: String,
+    pub parent: Option<(OwnedFd, String)>,
+}
+
+/// Walks from `/` to the directory `path` (absolute; may contain `..` and `.` when it comes
+/// from a symlink target, which are resolved physically against directories already opened).
+///
+/// `authorize_create` is called with the absolute path of each directory the walk is about to
+/// create, before it is created.
+pub(crate) fn walk(
+    path: &str,
+    how: Walk,
+    authorize_create: &mut dyn FnMut(&str) -> Result<(), FsError>,
+) -> Result<Walked, FsError> {
+    let root = rustix::fs::open("/", DIR_FLAGS, Mode::empty()).map_err(|e| FsError::io(e, "/"))?;
+    let mut stack: Vec<(String, OwnedFd)> = vec![(String::new(), root)];
+    let mut queue: VecDeque<String> = path.split('/').map(str::to_string).collect();
+    let mut links = 0;
+    while let Some(component) = queue.pop_front() {
+        match component.as_str() {
+            "" | "." => continue,
+            ".." => {
+                if stack.len() > 1 {
+                    stack.pop();
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let here = stack_path(&stack);
+        let target = path::join(&here, &component);
+        let Some((_, current)) = stack.last() else {
+            return Err(FsError::Trap(wasmtime::format_err!("walk stack emptied")));
+        };
+        match step(current.as_fd(), &component, &target)? {
+            Step::Dir(fd) => stack.push((component, fd)),
+            Step::Missing => {
+                let last = queue.iter().all(|c| c.is_empty() || c == ".");
+                if !(how.create && (last || how.recursive)) {
+                    return Err(FsError::not_found(format!(
+                        "directory `{target}` does not exist"
+                    )));
+                }
+                authorize_create(&target)?;
+                match rustix::fs::mkdirat(current.as_fd(), component.as_str(), Mode::from_raw_mode(0o777)) {
+                    Ok(()) | Err(Errno::EXIST) => {}
+                    Err(e) => return Err(FsError::io(e, &target)),
+                }
+                let fd = rustix::fs::openat(current.as_fd(), component.as_str(), DIR_FLAGS, Mode::empty())
+                    .map_err(|e| FsError::io(e, &target))?;
+                stack.push((component, fd));
+            }
+            Step::Symlink(link) => {
+                if !how.follow {
+                    return Err(FsError::Guest(wit::Error::SymlinkNotFollowed(format!(
+                        "Not a directory, enable follow_symlinks to open the target directory: `{target}` is a symlink"
+                    ))));
+                }
+                links += 1;
+                if links > MAX_LINKS {
+                    return Err(FsError::Guest(wit::Error::TooManyLinks(format!(
+                        "more than {MAX_LINKS} symlinks while resolving `{path}`"
+                    ))));
+                }
+                if link.starts_with('/') {
+                    stack.truncate(1);
+                }
+                for part in link.split('/').rev() {
+                    queue.push_front(part.to_string());
+                }
+            }
+            Step::NotDir => {
+                return Err(FsError::Guest(wit::Error::NotADirectory(format!(
+                    "`{target}` is not a directory"
+                ))));
+            }
+        }
+    }
+    let path = stack_path(&stack);
+    let Some((name, fd)) = stack.pop() else {
+        return Err(FsError::Trap(wasmtime::format_err!("walk stack emptied")));
+    };
+    let parent = stack.pop().map(|(_, parent)| (parent, name));
+    Ok(Walked { fd, path, parent })
+}
+
+impl Walked {
+    pub(crate) fn into_dir_res(self) -> DirRes {
+        DirRes {
+            dir: dir_from_fd(self.fd),
+            path: self.path,
+            parent: self.parent.map(|(fd, name)| (dir_from_fd(fd), name)),
+        }
+    }
+}
+
+/// `(st_dev, st_ino)` of the entry `name` in `dir`, without following a symlink.
+fn identity_at(dir: BorrowedFd<'_>, name: &str, path: &str) -> Result<(u64, u64), FsError> {
+    let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(|e| FsError::io(e, path))?;
+    Ok((st.st_dev, st.st_ino))
+}
+
+fn identity(fd: BorrowedFd<'_>, path: &str) -> Result<(u64, u64), FsError> {
+    let st = rustix::fs::fstat(fd).map_err(|e| FsError::io(e, path))?;
+    Ok((st.st_dev, st.st_ino))
+}
+
+/// Fails unless `name` in `dir` is still the object behind `fd` (it was not replaced since
+/// the handle was opened).
+fn ensure_same(dir: BorrowedFd<'_>, name: &str, fd: BorrowedFd<'_>, path: &str) -> Result<(), FsError> {
+    if identity_at(dir, name, path)? == identity(fd, path)? {
+        Ok(())
+    } else {
+        Err(FsError::Guest(wit::Error::Io(format!(
+            "`{path}` was replaced since it was opened; refusing to act on the new entry"
+        ))))
+    }
+}
+
+pub(crate) fn entry_type(mode: u32) -> wit::EntryType {
+    match rustix::fs::FileType::from_raw_mode(mode) {
+        rustix::fs::FileType::RegularFile => wit::EntryType::File,
+        rustix::fs::FileType::Directory => wit::EntryType::Dir,
+        rustix::fs::FileType::Symlink => wit::EntryType::Symlink,
+        rustix::fs::FileType::Fifo => wit::EntryType::Fifo,
+        rustix::fs::FileType::Socket => wit::EntryType::Socket,
+        rustix::fs::FileType::CharacterDevice => wit::EntryType::CharDevice,
+        rustix::fs::FileType::BlockDevice => wit::EntryType::BlockDevice,
+        _ => wit::EntryType::Unknown,
+    }
+}
+
+fn user_name(uid: u32) -> String {
+    uzers::get_user_by_uid(uid)
+        .map(|u| u.name().to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn group_name(gid: u32) -> String {
+    uzers::get_group_by_gid(gid)
+        .map(|g| g.name().to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Metadata of an open descriptor.
+pub(crate) fn metadata_of(fd: BorrowedFd<'_>, path: &str) -> Result<wit::Metadata, FsError> {
+    let st = rustix::fs::fstat(fd).map_err(|e| FsError::io(e, path))?;
+    Ok(wit::Metadata {
+        entry_type: entry_type(st.st_mode),
+        size: u64::try_from(st.st_size).unwrap_or(0),
+        mode: st.st_mode,
+        uid: st.st_uid,
+        gid: st.st_gid,
+        user: user_name(st.st_uid),
+        group: group_name(st.st_gid),
+        nlink: st.st_nlink,
+        blocks: u64::try_from(st.st_blocks).unwrap_or(0),
+        mtime_seconds: st.st_mtime,
+        mtime_nanos: u32::try_from(st.st_mtime_nsec).unwrap_or(0),
+        inode: st.st_ino,
+    })
+}
+
+/// One entry of a directory tree planned for deletion.
+struct Planned {
+    name: String,
+    is_dir: bool,
+    children: Vec<Planned>,
+}
+
+/// Lists `dir` (without `.` and `..`): name, inode and type of each entry (`statat` when the
+/// file system does not report the type).
+pub(crate) fn read_entries(dir: BorrowedFd<'_>, path: &str) -> Result<Vec<wit::DirEntry>, FsError> {
+    let mut reader = rustix::fs::Dir::read_from(dir).map_err(|e| FsError::io(e, path))?;
+    let mut out = Vec::new();
+    while let Some(entry) = reader.read() {
+        let entry = entry.map_err(|e| FsError::io(e, path))?;
+        let raw = entry.file_name();
+        let bytes = raw.to_bytes();
+        if bytes == b"." || bytes == b".." {
+            continue;
+        }
+        let name = String::from_utf8_lossy(bytes).into_owned();
+        let entry_type = match entry.file_type() {
+            rustix::fs::FileType::Unknown => rustix::fs::statat(dir, raw, AtFlags::SYMLINK_NOFOLLOW)
+                .map(|st| self::entry_type(st.st_mode))
+                .unwrap_or(wit::EntryType::Unknown),
+            t => self::entry_type(t.as_raw_mode()),
+        };
+        out.push(wit::DirEntry {
+            name,
+            inode: entry.ino(),
+            entry_type,
+        });
+    }
+    Ok(out)
+}
+
+/// Plans the deletion of everything below `dir`, calling `authorize` for each entry (as a
+/// `File` or `Dir` at its absolute path) before anything is deleted.
+fn plan_tree(
+    dir: BorrowedFd<'_>,
+    path: &str,
+    count: &mut usize,
+    authorize: &mut dyn FnMut(bool, &str) -> Result<(), FsError>,
+) -> Result<Vec<Planned>, FsError> {
+    let mut out = Vec::new();
+    for entry in read_entries(dir, path)? {
+        *count += 1;
+        if *count > MAX_TREE_ENTRIES {
+            return Err(FsError::invalid_argument(format!(
+                "recursive delete of `{path}` refused: more than {MAX_TREE_ENTRIES} entries"
+            )));
+        }
+        let child_path = path::join(path, &entry.name);
+        // `read_entries` replaced undecodable bytes with U+FFFD; such a name cannot be opened
+        // again by its text, so the whole delete is refused rather than done partly.
+        if entry.name.contains('\u{fffd}') {
+            return Err(FsError::invalid_path(format!(
+                "recursive delete of `{path}` refused: an entry name is not valid UTF-8"
+            )));
+        }
+        let is_dir = entry.entry_type == wit::EntryType::Dir;
+        authorize(is_dir, &child_path)?;
+        let children = if is_dir {
+            let fd = rustix::fs::openat(dir, entry.name.as_str(), DIR_FLAGS, Mode::empty())
+                .map_err(|e| FsError::io(e, &child_path))?;
+            plan_tree(fd.as_fd(), &child_path, count, authorize)?
+        } else {
+            Vec::new()
+        };
+        out.push(Planned {
+            name: entry.name,
+            is_dir,
+            children,
+        });
+    }
+    Ok(out)
+}
+
+/// Deletes exactly the planned entries (never anything that appeared after planning: a
+/// directory that gained entries fails to delete).
+fn remove_planned(dir: BorrowedFd<'_>, path: &str, plan: &[Planned]) -> Result<(), FsError> {
+    for item in plan {
+        let child_path = path::join(path, &item.name);
+        if item.is_dir {
+            let fd = rustix::fs::openat(dir, item.name.as_str(), DIR_FLAGS, Mode::empty())
+                .map_err(|e| FsError::io(e, &child_path))?;
+            remove_planned(fd.as_fd(), &child_path, &item.children)?;
+            rustix::fs::unlinkat(dir, item.name.as_str(), AtFlags::REMOVEDIR)
+                .map_err(|e| FsError::io(e, &child_path))?;
+        } else {
+            rustix::fs::unlinkat(dir, item.name.as_str(), AtFlags::empty())
+                .map_err(|e| FsError::io(e, &child_path))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,307 @@
+//! The embedding API: a [`Runtime`] (engine + compiled guest, built once, shared across
+//! threads) runs [`Job`]s, each in a fresh store with its own policy, principal and limits.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
+
+use crate::args::{ArgValue, Scalar, ScriptArgs};
+use crate::authz::{Authorizer, DecisionObserver, Policy};
+use crate::bindings::{Script, ScriptPre, wit_runner};
+use crate::log::{LogBuffer, LogLevel};
+use crate::outcome::{Alarm, ErrorType, Metric, MetricUnit, RunError, RunOutcome, Status};
+
+/// How often the engine's epoch advances; the deadline's granularity.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Resource limits of one run.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Wall-clock deadline of the script.
+    pub timeout: Duration,
+    /// Cap on the guest's linear memory, in bytes.
+    pub memory: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(300),
+            memory: 512 << 20,
+        }
+    }
+}
+
+/// Why a [`Runtime`] could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuntimeError {
+    #[error("failed to set up the WebAssembly engine: {0:#}")]
+    Engine(wasmtime::Error),
+    #[error("failed to load the guest component: {0:#}")]
+    Guest(wasmtime::Error),
+}
+
+/// Per-run host state: what the guest's imports can reach, and nothing else.
+pub(crate) struct HostState {
+    pub(crate) table: ResourceTable,
+    pub(crate) authz: Authorizer,
+    pub(crate) log: LogBuffer,
+    /// Denials answered in this run; an uncaught "access denied" from the guest is believed
+    /// only if the host actually denied something.
+    pub(crate) denials: u32,
+    limits: StoreLimits,
+}
+
+/// One script run: what to run, under which policy and principal, with which limits.
+#[derive(Clone)]
+pub struct Job {
+    pub script: String,
+    pub args: ScriptArgs,
+    pub policy: Policy,
+    /// The Cedar principal's id (`User::"<principal>"`).
+    pub principal: String,
+    /// Least severe script log level kept (Rex's `LOG_LEVEL`; default `INFO`).
+    pub log_level: LogLevel,
+    pub limits: Limits,
+    /// Sees every authorization decision of the run.
+    pub observer: Option<Arc<dyn DecisionObserver>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("principal", &self.principal)
+            .field("args", &self.args.len())
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Job {
+    /// A job for `script` under `policy`, as the current OS user, with default limits.
+    pub fn new(script: impl Into<String>, policy: Policy) -> Self {
+        Self {
+            script: script.into(),
+            args: ScriptArgs::new(),
+            policy,
+            principal: current_user(),
+            log_level: LogLevel::Info,
+            limits: Limits::default(),
+            observer: None,
+        }
+    }
+
+    pub fn args(mut self, args: ScriptArgs) -> Self {
+        self.args = args;
+        self
+    }
+
+    pub fn principal(mut self, principal: impl Into<String>) -> Self {
+        self.principal = principal.into();
+        self
+    }
+
+    pub fn observer(mut self, observer: Arc<dyn DecisionObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn log_level(mut self, level: LogLevel) -> Self {
+        self.log_level = level;
+        self
+    }
+}
+
+/// The name of the effective OS user, as Rex's principal (`whoami`); `uid-<n>` when the user
+/// has no name.
+pub fn current_user() -> String {
+    let uid = rustix::process::geteuid().as_raw();
+    uzers::get_user_by_uid(uid)
+        .map(|u| u.name().to_string_lossy().into_owned())
+        .unwrap_or_else(|| format!("uid-{uid}"))
+}
+
+/// Engine + compiled, pre-linked guest. Build once; `Send + Sync`; [`Runtime::run`] from any
+/// number of threads.
+pub struct Runtime {
+    engine: Engine,
+    pre: ScriptPre<HostState>,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").finish_non_exhaustive()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn scalar(s: &Scalar) -> wit_runner::Scalar {
+    match s {
+        Scalar::String(v) => wit_runner::Scalar::StringValue(v.clone()),
+        Scalar::Integer(v) => wit_runner::Scalar::IntegerValue(*v),
+        Scalar::Long(v) => wit_runner::Scalar::LongValue(*v),
+        Scalar::Double(v) => wit_runner::Scalar::DoubleValue(*v),
+        Scalar::Boolean(v) => wit_runner::Scalar::BooleanValue(*v),
+    }
+}
+
+fn argument(v: &ArgValue) -> wit_runner::Argument {
+    match v {
+        ArgValue::Scalar(s) => wit_runner::Argument::Scalar(scalar(s)),
+        ArgValue::List(items) => wit_runner::Argument::ListValue(items.iter().map(scalar).collect()),
+        ArgValue::Map(entries) => wit_runner::Argument::MapValue(
+            entries.iter().map(|(k, s)| (k.clone(), scalar(s))).collect(),
+        ),
+    }
+}
+
+impl Runtime {
+    /// Builds the engine and loads the compiled guest (from the on-disk cache when possible).
+    pub fn new() -> Result<Self, RuntimeError> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).map_err(RuntimeError::Engine)?;
+        let component = crate::cache::guest_component(&engine).map_err(RuntimeError::Guest)?;
+        let mut linker: Linker<HostState> = Linker::new(&engine);
+        // The linker holds wrex's own interfaces and nothing else: no WASI, no other authority.
+        Script::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
+            .map_err(RuntimeError::Engine)?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .and_then(ScriptPre::new)
+            .map_err(RuntimeError::Guest)?;
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&ticker_stop);
+        let ticking = engine.clone();
+        std::thread::Builder::new()
+            .name("wrex-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    ticking.increment_epoch();
+                }
+            })
+            .map_err(|e| RuntimeError::Engine(wasmtime::Error::new(e)))?;
+        Ok(Self {
+            engine,
+            pre,
+            ticker_stop,
+        })
+    }
+
+    /// Runs one job to completion. Every failure, including a guest trap, becomes an outcome;
+    /// the runtime stays usable.
+    pub fn run(&self, job: Job) -> RunOutcome {
+        let started = Instant::now();
+        let state = HostState {
+            table: ResourceTable::new(),
+            authz: Authorizer::new(job.policy, &job.principal, job.observer),
+            log: LogBuffer::new(job.log_level),
+            denials: 0,
+            limits: StoreLimitsBuilder::new().memory_size(job.limits.memory).build(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        let ticks = job.limits.timeout.as_millis() / EPOCH_TICK.as_millis();
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX / 2).max(1));
+
+        let args: Vec<(String, wit_runner::Argument)> = job
+            .args
+            .iter()
+            .map(|(name, value)| (name.to_string(), argument(value)))
+            .collect();
+        let result = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|script| script.wrex_sdk_runner().call_run(&mut store, &job.script, &args));
+        let elapsed = started.elapsed();
+        let state = store.into_data();
+        finish(result, state, elapsed)
+    }
+}
+
+fn finish(
+    result: wasmtime::Result<Result<String, wit_runner::Failure>>,
+    state: HostState,
+    elapsed: Duration,
+) -> RunOutcome {
+    let mut metrics = Vec::new();
+    let mut alarms = Vec::new();
+    let (output, error) = match result {
+        Ok(Ok(output)) => {
+            metrics.push(Metric::count("RexRunnerScriptExecutionSuccessCount", "SuccessCount"));
+            (output, None)
+        }
+        Ok(Err(failure)) => {
+            let kind = match failure.kind {
+                wit_runner::FailureKind::Compile => {
+                    alarms.push(alarm("RexRunnerScriptCompilationFailure", &failure.message));
+                    metrics.push(Metric::count("RexRunnerScriptCompilationFailureCount", "FailureCount"));
+                    ErrorType::ScriptException
+                }
+                // Believed only if this host denied something in this run.
+                wit_runner::FailureKind::AccessDenied if state.denials > 0 => {
+                    alarms.push(alarm("RexRunnerPrivilegeEscalation", &failure.message));
+                    metrics.push(Metric::count("RexRunnerPrivilegeEscalationCount", "FailureCount"));
+                    ErrorType::AccessDeniedException
+                }
+                _ => ErrorType::ScriptException,
+            };
+            alarms.push(alarm("RexRunnerScriptExecutionFailure", &failure.message));
+            metrics.push(Metric::count("RexRunnerScriptExecutionFailureCount", "FailureCount"));
+            (String::new(), Some(RunError::new(kind, &failure.message)))
+        }
+        Err(trap) => {
+            let (kind, message) = if trap.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+                (ErrorType::TimeoutExceeded, "Script terminated: wall-clock timeout exceeded".to_string())
+            } else {
+                (ErrorType::InternalException, format!("the script guest failed: {trap:#}"))
+            };
+            alarms.push(alarm("RexRunnerInternalAlarm", &message));
+            metrics.push(Metric::count("RexRunnerScriptExecutionFailureCount", "FailureCount"));
+            (String::new(), Some(RunError::new(kind, &message)))
+        }
+    };
+    metrics.push(Metric::new(
+        "RexRunnerScriptExecutionTime",
+        elapsed.as_nanos() as f64,
+        MetricUnit::Time,
+        "Duration",
+    ));
+    RunOutcome {
+        output,
+        status: if error.is_none() { Status::Success } else { Status::Error },
+        error,
+        alarms,
+        metrics: Some(metrics),
+        logs: Some(state.log.into_entries()),
+    }
+}
+
+fn alarm(kind: &str, message: &str) -> Alarm {
+    let details = if kind == "RexRunnerScriptCompilationFailure" {
+        format!("Failed to compile script: {message}")
+    } else {
+        format!("Failed to execute script: {message}")
+    };
+    Alarm {
+        alarm_type: kind.to_string(),
+        alarm_details: Some(details),
+    }
+}
