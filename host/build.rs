@@ -33,7 +33,14 @@ fn run() -> Result<(), String> {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
-        .args(["build", "--release", "-p", "wrex-guest", "--target", GUEST_TARGET])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "wrex-guest",
+            "--target",
+            GUEST_TARGET,
+        ])
         .arg("--target-dir")
         .arg(&target_dir)
         // The outer build's flags and wrappers are for the host target (and clippy), not

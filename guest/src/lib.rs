@@ -23,4 +23,3 @@ impl Guest for Component {
         engine::run(&script, arguments)
     }
 }
-

@@ -85,10 +85,42 @@ const TAGS: [&str; 7] = [
 
 /// Rhai's reserved words, which cannot name a variable.
 const KEYWORDS: &[&str] = &[
-    "true", "false", "let", "const", "if", "else", "switch", "do", "while", "until", "loop", "for",
-    "in", "continue", "break", "return", "throw", "try", "catch", "fn", "private", "import",
-    "export", "as", "global", "this", "is_def_var", "is_def_fn", "is_shared", "Fn", "call", "curry",
-    "type_of", "print", "debug", "eval",
+    "true",
+    "false",
+    "let",
+    "const",
+    "if",
+    "else",
+    "switch",
+    "do",
+    "while",
+    "until",
+    "loop",
+    "for",
+    "in",
+    "continue",
+    "break",
+    "return",
+    "throw",
+    "try",
+    "catch",
+    "fn",
+    "private",
+    "import",
+    "export",
+    "as",
+    "global",
+    "this",
+    "is_def_var",
+    "is_def_fn",
+    "is_shared",
+    "Fn",
+    "call",
+    "curry",
+    "type_of",
+    "print",
+    "debug",
+    "eval",
 ];
 
 fn is_identifier(name: &str) -> bool {
@@ -123,9 +155,8 @@ impl ScriptArgs {
 
     /// Parses Rex's script-arguments JSON.
     pub fn from_json(text: &str) -> Result<Self, ArgsError> {
-        let raw: Json = serde_json::from_str(text).map_err(|e| {
-            ArgsError::Malformed(format!("Failed to parse script arguments: {e}"))
-        })?;
+        let raw: Json = serde_json::from_str(text)
+            .map_err(|e| ArgsError::Malformed(format!("Failed to parse script arguments: {e}")))?;
         let Json::Object(top) = raw else {
             return Err(ArgsError::Malformed(
                 "Failed to parse script arguments: expected a JSON object mapping argument names to tagged values".into(),
@@ -171,7 +202,10 @@ fn convert(name: &str, value: Json, depth: u32) -> Result<ArgValue, ArgsError> {
     let Json::Object(mut fields) = value else {
         return Err(malformed(
             name,
-            format!("expected an object with one of the tags {}", TAGS.join(", ")),
+            format!(
+                "expected an object with one of the tags {}",
+                TAGS.join(", ")
+            ),
         ));
     };
     if fields.len() != 1 {
@@ -192,17 +226,22 @@ fn convert(name: &str, value: Json, depth: u32) -> Result<ArgValue, ArgsError> {
         ("integerValue", Json::Number(n)) => Scalar::Integer(
             n.as_i64()
                 .and_then(|i| i32::try_from(i).ok())
-                .ok_or_else(|| malformed(name, format!("integerValue {n} is not a 32-bit integer (use longValue)")))?,
+                .ok_or_else(|| {
+                    malformed(
+                        name,
+                        format!("integerValue {n} is not a 32-bit integer (use longValue)"),
+                    )
+                })?,
         ),
         ("longValue", Json::Number(n)) => Scalar::Long(
             n.as_i64()
                 .ok_or_else(|| malformed(name, format!("longValue {n} is not a 64-bit integer")))?,
         ),
-        ("doubleValue", Json::Number(n)) => Scalar::Double(
-            n.as_f64()
-                .filter(|f| f.is_finite())
-                .ok_or_else(|| malformed(name, format!("doubleValue {n} is not a finite number")))?,
-        ),
+        ("doubleValue", Json::Number(n)) => {
+            Scalar::Double(n.as_f64().filter(|f| f.is_finite()).ok_or_else(|| {
+                malformed(name, format!("doubleValue {n} is not a finite number"))
+            })?)
+        }
         ("booleanValue", Json::Bool(b)) => Scalar::Boolean(b),
         ("listValue" | "mapValue", _) if depth >= 2 => return Err(depth_exceeded(name)),
         ("listValue", Json::Array(items)) => {
@@ -349,21 +388,27 @@ mod tests {
         )
         .unwrap();
         assert_eq!(args.len(), 7);
-        assert!(matches!(args.entries[1].1, ArgValue::Scalar(Scalar::Integer(7))));
+        assert!(matches!(
+            args.entries[1].1,
+            ArgValue::Scalar(Scalar::Integer(7))
+        ));
     }
 
     #[test]
     fn refuses_depth_three() {
-        let err = ScriptArgs::from_json(
-            r#"{"k":{"mapValue":{"a":{"listValue":[{"integerValue":1}]}}}}"#,
-        )
-        .unwrap_err();
-        assert!(matches!(&err, ArgsError::Invalid(m) if m.contains("Maximum nesting depth of 2 exceeded")), "{err}");
+        let err =
+            ScriptArgs::from_json(r#"{"k":{"mapValue":{"a":{"listValue":[{"integerValue":1}]}}}}"#)
+                .unwrap_err();
+        assert!(
+            matches!(&err, ArgsError::Invalid(m) if m.contains("Maximum nesting depth of 2 exceeded")),
+            "{err}"
+        );
     }
 
     #[test]
     fn refuses_duplicates_bad_names_unknown_tags() {
-        let dup = ScriptArgs::from_json(r#"{"a":{"longValue":1},"a":{"longValue":2}}"#).unwrap_err();
+        let dup =
+            ScriptArgs::from_json(r#"{"a":{"longValue":1},"a":{"longValue":2}}"#).unwrap_err();
         assert!(dup.to_string().contains("duplicate key `a`"), "{dup}");
         let bad = ScriptArgs::from_json(r#"{"my-var":{"longValue":1}}"#).unwrap_err();
         assert!(matches!(bad, ArgsError::Invalid(_)));

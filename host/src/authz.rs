@@ -74,7 +74,11 @@ impl Policy {
     /// Parses and validates policy text; `name` prefixes error locations (`name:line:column`).
     pub fn parse_named(text: &str, name: &str) -> Result<Self, PolicyError> {
         let set = PolicySet::from_str(text).map_err(|errs| {
-            PolicyError::Parse(describe_all(errs.iter().map(|e| e as &dyn Diagnostic), text, name))
+            PolicyError::Parse(describe_all(
+                errs.iter().map(|e| e as &dyn Diagnostic),
+                text,
+                name,
+            ))
         })?;
         let result = Validator::new(schema().clone()).validate(&set, ValidationMode::Strict);
         if !result.validation_passed() {
@@ -106,7 +110,11 @@ impl Policy {
     }
 }
 
-fn describe_all<'a>(errors: impl Iterator<Item = &'a dyn Diagnostic>, text: &str, name: &str) -> String {
+fn describe_all<'a>(
+    errors: impl Iterator<Item = &'a dyn Diagnostic>,
+    text: &str,
+    name: &str,
+) -> String {
     errors
         .map(|e| describe(e, text, name))
         .collect::<Vec<_>>()
@@ -217,13 +225,19 @@ fn parent_of(path: &str) -> Option<&str> {
 fn entities_for(resource: &FsResource) -> Vec<Entity> {
     let mut out = Vec::new();
     let (mut uid, mut path) = match resource {
-        FsResource::File(p) => (EntityUid::from_type_name_and_id(fs_type("File"), EntityId::new(p)), p.as_str()),
-        FsResource::Dir(p) => (EntityUid::from_type_name_and_id(fs_type("Dir"), EntityId::new(p)), p.as_str()),
+        FsResource::File(p) => (
+            EntityUid::from_type_name_and_id(fs_type("File"), EntityId::new(p)),
+            p.as_str(),
+        ),
+        FsResource::Dir(p) => (
+            EntityUid::from_type_name_and_id(fs_type("Dir"), EntityId::new(p)),
+            p.as_str(),
+        ),
     };
     loop {
         let parent = parent_of(path);
-        let parent_uid = parent
-            .map(|p| EntityUid::from_type_name_and_id(fs_type("Dir"), EntityId::new(p)));
+        let parent_uid =
+            parent.map(|p| EntityUid::from_type_name_and_id(fs_type("Dir"), EntityId::new(p)));
         let attrs = [(
             "path".to_string(),
             RestrictedExpression::new_string(path.to_string()),
@@ -363,7 +377,11 @@ impl Authorizer {
         let entities = entities_for(resource);
         let resource_uid = entities.first().map(Entity::uid);
         let Some(resource_uid) = resource_uid else {
-            return (false, vec![], vec!["resource entity could not be built".into()]);
+            return (
+                false,
+                vec![],
+                vec!["resource entity could not be built".into()],
+            );
         };
         let request = match Request::new(
             self.principal_uid.clone(),
@@ -379,7 +397,9 @@ impl Authorizer {
             Ok(e) => e,
             Err(e) => return (false, vec![], vec![format!("invalid entities: {e}")]),
         };
-        let response = self.cedar.is_authorized(&request, &self.policy.set, &entities);
+        let response = self
+            .cedar
+            .is_authorized(&request, &self.policy.set, &entities);
         let diagnostics = response.diagnostics();
         let policies = diagnostics
             .reason()

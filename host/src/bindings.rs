@@ -15,6 +15,6 @@ wasmtime::component::bindgen!({
     },
 });
 
-pub use wrex::sdk::fs as wit_fs;
-pub use wrex::sdk::log as wit_log;
-pub use exports::wrex::sdk::runner as wit_runner;
+pub use self::exports::wrex::sdk::runner as wit_runner;
+pub use self::wrex::sdk::fs as wit_fs;
+pub use self::wrex::sdk::log as wit_log;

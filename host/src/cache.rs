@@ -36,7 +36,10 @@ fn cache_dir() -> Option<PathBuf> {
 fn cache_key(engine: &Engine) -> String {
     let mut hasher = DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
-    format!("guest-{GUEST_FINGERPRINT:016x}-{:016x}.cwasm", hasher.finish())
+    format!(
+        "guest-{GUEST_FINGERPRINT:016x}-{:016x}.cwasm",
+        hasher.finish()
+    )
 }
 
 /// Only files this user owns, in a directory this user owns, writable by nobody else, are
@@ -61,7 +64,10 @@ fn load_trusted(engine: &Engine, path: &Path) -> Option<Component> {
     match unsafe { Component::deserialize_file(engine, path) } {
         Ok(component) => Some(component),
         Err(e) => {
-            tracing::warn!("ignoring unusable compiled guest `{}`: {e:#}", path.display());
+            tracing::warn!(
+                "ignoring unusable compiled guest `{}`: {e:#}",
+                path.display()
+            );
             None
         }
     }
@@ -89,7 +95,9 @@ fn store(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
 /// (and cached).
 pub fn guest_component(engine: &Engine) -> wasmtime::Result<Component> {
     if GUEST_COMPONENT.is_empty() {
-        wasmtime::bail!("this wrex build has no guest component (the build script did not embed one)");
+        wasmtime::bail!(
+            "this wrex build has no guest component (the build script did not embed one)"
+        );
     }
     let Some(dir) = cache_dir() else {
         return Component::new(engine, GUEST_COMPONENT);
@@ -101,7 +109,10 @@ pub fn guest_component(engine: &Engine) -> wasmtime::Result<Component> {
     }
     let compiled = engine.precompile_component(GUEST_COMPONENT)?;
     if let Err(e) = store(&dir, &name, &compiled) {
-        tracing::warn!("could not cache the compiled guest in `{}`: {e}", dir.display());
+        tracing::warn!(
+            "could not cache the compiled guest in `{}`: {e}",
+            dir.display()
+        );
     }
     // SAFETY: `compiled` was produced just now by `precompile_component` on this engine.
     unsafe { Component::deserialize(engine, &compiled) }

@@ -123,7 +123,8 @@ impl LogBuffer {
             self.entries.pop_front();
             self.evicted = true;
         }
-        self.entries.push_back(entry(level, truncate_message(message), line));
+        self.entries
+            .push_back(entry(level, truncate_message(message), line));
     }
 
     /// The entries, led by a warning when some were evicted.

@@ -23,11 +23,21 @@ struct Cli {
     command: Option<Command>,
 
     /// Rhai script to run (Rex's flag).
-    #[arg(short = 's', long = "script-file", value_name = "FILE", required = true)]
+    #[arg(
+        short = 's',
+        long = "script-file",
+        value_name = "FILE",
+        required = true
+    )]
     script_file: Option<PathBuf>,
 
     /// Cedar policy file (Rex's flag).
-    #[arg(short = 'p', long = "policy-file", value_name = "FILE", required = true)]
+    #[arg(
+        short = 'p',
+        long = "policy-file",
+        value_name = "FILE",
+        required = true
+    )]
     policy_file: Option<PathBuf>,
 
     /// Script arguments JSON file (Rex's flag).
@@ -138,7 +148,10 @@ fn early(error_type: ErrorType, message: &str, alarms: Vec<Alarm>) -> ExitCode {
 
 fn read_input(what: &str, path: &PathBuf) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| {
-        format!("Failed to load input files: Failed to read {what} file: {}: {e}", path.display())
+        format!(
+            "Failed to load input files: Failed to read {what} file: {}: {e}",
+            path.display()
+        )
     })
 }
 
@@ -177,16 +190,32 @@ fn run(inputs: Inputs) -> ExitCode {
     };
     let policy = match Policy::parse_named(&policy_text, &inputs.policy.display().to_string()) {
         Ok(p) => p,
-        Err(e) => return early(ErrorType::InternalException, &format!("Failed to create Rhai engine: {e}"), vec![]),
+        Err(e) => {
+            return early(
+                ErrorType::InternalException,
+                &format!("Failed to create Rhai engine: {e}"),
+                vec![],
+            );
+        }
     };
     let common = &inputs.common;
     if !(common.timeout.is_finite() && common.timeout > 0.0) {
-        return early(ErrorType::ValidationException, "--timeout must be a positive number of seconds", vec![]);
+        return early(
+            ErrorType::ValidationException,
+            "--timeout must be a positive number of seconds",
+            vec![],
+        );
     }
     let log_level = match std::env::var("LOG_LEVEL") {
         Ok(level) => match level.parse::<LogLevel>() {
             Ok(l) => l,
-            Err(m) => return early(ErrorType::ValidationException, &format!("LOG_LEVEL: {m}"), vec![]),
+            Err(m) => {
+                return early(
+                    ErrorType::ValidationException,
+                    &format!("LOG_LEVEL: {m}"),
+                    vec![],
+                );
+            }
         },
         Err(_) => LogLevel::Info,
     };
@@ -243,7 +272,11 @@ fn print_human(outcome: &RunOutcome, verbose: bool) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     if verbose {
         for entry in outcome.logs.iter().flatten() {
-            writeln!(out, "[{}] {}", entry.attributes.level, entry.attributes.message)?;
+            writeln!(
+                out,
+                "[{}] {}",
+                entry.attributes.level, entry.attributes.message
+            )?;
         }
     }
     match &outcome.error {

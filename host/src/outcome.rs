@@ -61,7 +61,10 @@ fn truncate_error(message: &str) -> String {
     if message.len() <= MAX_ERROR_MESSAGE {
         return message.to_string();
     }
-    format!("{}...", &message[..message.floor_char_boundary(MAX_ERROR_MESSAGE - 3)])
+    format!(
+        "{}...",
+        &message[..message.floor_char_boundary(MAX_ERROR_MESSAGE - 3)]
+    )
 }
 
 #[derive(Debug, Clone, Serialize)]

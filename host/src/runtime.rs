@@ -163,9 +163,14 @@ fn scalar(s: &Scalar) -> wit_runner::Scalar {
 fn argument(v: &ArgValue) -> wit_runner::Argument {
     match v {
         ArgValue::Scalar(s) => wit_runner::Argument::Scalar(scalar(s)),
-        ArgValue::List(items) => wit_runner::Argument::ListValue(items.iter().map(scalar).collect()),
+        ArgValue::List(items) => {
+            wit_runner::Argument::ListValue(items.iter().map(scalar).collect())
+        }
         ArgValue::Map(entries) => wit_runner::Argument::MapValue(
-            entries.iter().map(|(k, s)| (k.clone(), scalar(s))).collect(),
+            entries
+                .iter()
+                .map(|(k, s)| (k.clone(), scalar(s)))
+                .collect(),
         ),
     }
 }
@@ -214,7 +219,9 @@ impl Runtime {
             authz: Authorizer::new(job.policy, &job.principal, job.observer),
             log: LogBuffer::new(job.log_level),
             denials: 0,
-            limits: StoreLimitsBuilder::new().memory_size(job.limits.memory).build(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(job.limits.memory)
+                .build(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -226,10 +233,11 @@ impl Runtime {
             .iter()
             .map(|(name, value)| (name.to_string(), argument(value)))
             .collect();
-        let result = self
-            .pre
-            .instantiate(&mut store)
-            .and_then(|script| script.wrex_sdk_runner().call_run(&mut store, &job.script, &args));
+        let result = self.pre.instantiate(&mut store).and_then(|script| {
+            script
+                .wrex_sdk_runner()
+                .call_run(&mut store, &job.script, &args)
+        });
         let elapsed = started.elapsed();
         let state = store.into_data();
         finish(result, state, elapsed)
@@ -245,36 +253,57 @@ fn finish(
     let mut alarms = Vec::new();
     let (output, error) = match result {
         Ok(Ok(output)) => {
-            metrics.push(Metric::count("RexRunnerScriptExecutionSuccessCount", "SuccessCount"));
+            metrics.push(Metric::count(
+                "RexRunnerScriptExecutionSuccessCount",
+                "SuccessCount",
+            ));
             (output, None)
         }
         Ok(Err(failure)) => {
             let kind = match failure.kind {
                 wit_runner::FailureKind::Compile => {
                     alarms.push(alarm("RexRunnerScriptCompilationFailure", &failure.message));
-                    metrics.push(Metric::count("RexRunnerScriptCompilationFailureCount", "FailureCount"));
+                    metrics.push(Metric::count(
+                        "RexRunnerScriptCompilationFailureCount",
+                        "FailureCount",
+                    ));
                     ErrorType::ScriptException
                 }
                 // Believed only if this host denied something in this run.
                 wit_runner::FailureKind::AccessDenied if state.denials > 0 => {
                     alarms.push(alarm("RexRunnerPrivilegeEscalation", &failure.message));
-                    metrics.push(Metric::count("RexRunnerPrivilegeEscalationCount", "FailureCount"));
+                    metrics.push(Metric::count(
+                        "RexRunnerPrivilegeEscalationCount",
+                        "FailureCount",
+                    ));
                     ErrorType::AccessDeniedException
                 }
                 _ => ErrorType::ScriptException,
             };
             alarms.push(alarm("RexRunnerScriptExecutionFailure", &failure.message));
-            metrics.push(Metric::count("RexRunnerScriptExecutionFailureCount", "FailureCount"));
+            metrics.push(Metric::count(
+                "RexRunnerScriptExecutionFailureCount",
+                "FailureCount",
+            ));
             (String::new(), Some(RunError::new(kind, &failure.message)))
         }
         Err(trap) => {
             let (kind, message) = if trap.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
-                (ErrorType::TimeoutExceeded, "Script terminated: wall-clock timeout exceeded".to_string())
+                (
+                    ErrorType::TimeoutExceeded,
+                    "Script terminated: wall-clock timeout exceeded".to_string(),
+                )
             } else {
-                (ErrorType::InternalException, format!("the script guest failed: {trap:#}"))
+                (
+                    ErrorType::InternalException,
+                    format!("the script guest failed: {trap:#}"),
+                )
             };
             alarms.push(alarm("RexRunnerInternalAlarm", &message));
-            metrics.push(Metric::count("RexRunnerScriptExecutionFailureCount", "FailureCount"));
+            metrics.push(Metric::count(
+                "RexRunnerScriptExecutionFailureCount",
+                "FailureCount",
+            ));
             (String::new(), Some(RunError::new(kind, &message)))
         }
     };
@@ -286,7 +315,11 @@ fn finish(
     ));
     RunOutcome {
         output,
-        status: if error.is_none() { Status::Success } else { Status::Error },
+        status: if error.is_none() {
+            Status::Success
+        } else {
+            Status::Error
+        },
         error,
         alarms,
         metrics: Some(metrics),

@@ -40,13 +40,19 @@ impl Timestamp {
     /// `2026-11-21 23:22:34.390191904 UTC` (log entries).
     pub fn display_utc(self) -> String {
         let (y, mo, d, h, mi, s) = self.civil();
-        format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{:09} UTC", self.nanos)
+        format!(
+            "{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{:09} UTC",
+            self.nanos
+        )
     }
 
     /// `2026-11-21T23:22:34.390191904Z` (metric timestamps).
     pub fn rfc3339(self) -> String {
         let (y, mo, d, h, mi, s) = self.civil();
-        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:09}Z", self.nanos)
+        format!(
+            "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:09}Z",
+            self.nanos
+        )
     }
 }
 
@@ -58,9 +64,15 @@ mod tests {
     fn formats_known_instants() {
         let t = Timestamp { secs: 0, nanos: 5 };
         assert_eq!(t.rfc3339(), "1970-01-01T00:00:00.000000005Z");
-        let t = Timestamp { secs: 1_795_303_354, nanos: 390_191_904 };
+        let t = Timestamp {
+            secs: 1_795_303_354,
+            nanos: 390_191_904,
+        };
         assert_eq!(t.display_utc(), "2026-11-21 23:22:34.390191904 UTC");
-        let t = Timestamp { secs: 951_782_400, nanos: 0 };
+        let t = Timestamp {
+            secs: 951_782_400,
+            nanos: 0,
+        };
         assert_eq!(t.rfc3339(), "2000-02-29T00:00:00.000000000Z");
     }
 }

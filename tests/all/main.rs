@@ -1,1 +1,19 @@
+//! wrex's integration tests, one module per area:
+//!
+//! - `policy`: the schema and example policies load and validate; bad policies are refused with
+//!   line and column.
+//! - `authz`: the `authorize()` choke point against real policies (no wasm).
+//! - `scripts`: Rex scripts through the real guest component, each SDK function allowed and
+//!   denied, with the file system checked afterwards.
+//! - `escape`: sandbox-escape attempts (`..`, symlinks, `/proc`), each refused with nothing
+//!   read or written outside the policy.
+//! - `component`: the guest component's imports are exactly wrex's own interfaces.
+//! - `cli`: the built `wrex` binary: formats, exit codes, Rex flags, bad input files.
 
+mod authz;
+mod cli;
+mod component;
+mod escape;
+mod policy;
+mod scripts;
+mod util;

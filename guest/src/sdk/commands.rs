@@ -122,7 +122,12 @@ fn ls_into(out: &mut Map, dir: &wit::Dir, prefix: &str, all: bool, recursive: bo
     for entry in entries {
         let key = format!("{prefix}{}", entry.name);
         if recursive && entry.entry_type == EntryType::Dir {
-            let sub = open_dir(&format!("{}/{}", dir.path(), entry.name), false, false, false)?;
+            let sub = open_dir(
+                &format!("{}/{}", dir.path(), entry.name),
+                false,
+                false,
+                false,
+            )?;
             ls_into(out, &sub, &format!("{key}/"), all, recursive)?;
         }
         out.insert(key.into(), Dynamic::from(entry));
@@ -170,7 +175,9 @@ fn is_not_a_directory(err: &EvalAltResult) -> bool {
 fn write(flags: &[&str], path: &str, content: &str) -> Result<()> {
     let replace = flags.contains(&"replace");
     if replace && flags.contains(&"append") {
-        return Err(plain("write: `write::append` and `write::replace` exclude each other"));
+        return Err(plain(
+            "write: `write::append` and `write::replace` exclude each other",
+        ));
     }
     let (parent, name) = split(path)?;
     let dir = open_dir(parent, false, false, true)?;
@@ -273,7 +280,9 @@ pub fn register(engine: &mut Engine) {
         .register_fn("ls", |flags: Array, path: &str| {
             ls(&parse_flags("ls", &flags)?, path)
         })
-        .register_fn("write", |path: &str, content: &str| write(&[], path, content))
+        .register_fn("write", |path: &str, content: &str| {
+            write(&[], path, content)
+        })
         .register_fn("write", |flags: Array, path: &str, content: &str| {
             write(&parse_flags("write", &flags)?, path, content)
         })

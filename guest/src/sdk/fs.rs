@@ -192,7 +192,10 @@ impl Metadata {
     fn to_map(&self) -> Map {
         let m = &self.0;
         let mut map = Map::new();
-        map.insert("type".into(), EntryType::from(m.entry_type).to_string().into());
+        map.insert(
+            "type".into(),
+            EntryType::from(m.entry_type).to_string().into(),
+        );
         map.insert("file_size".into(), Dynamic::from_int(int(m.size)));
         map.insert("permissions".into(), Dynamic::from_int(self.permissions()));
         map.insert("num_hardlinks".into(), Dynamic::from_int(int(m.nlink)));
@@ -220,9 +223,7 @@ impl Metadata {
 pub fn read_all(file: &wit::File) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     loop {
-        let chunk = file
-            .read(out.len() as u64, READ_CHUNK)
-            .map_err(from_wit)?;
+        let chunk = file.read(out.len() as u64, READ_CHUNK).map_err(from_wit)?;
         let done = chunk.len() < READ_CHUNK as usize;
         out.extend_from_slice(&chunk);
         if done {
@@ -317,10 +318,13 @@ fn register_options(engine: &mut Engine) {
             b.0.recursive = v;
             *b
         })
-        .register_fn("follow_symlinks", |b: &mut OpenDirOptionsBuilder, v: bool| {
-            b.0.follow_symlinks = v;
-            *b
-        })
+        .register_fn(
+            "follow_symlinks",
+            |b: &mut OpenDirOptionsBuilder, v: bool| {
+                b.0.follow_symlinks = v;
+                *b
+            },
+        )
         .register_fn("build", |b: &mut OpenDirOptionsBuilder| OpenDirOptions(b.0));
 
     engine
@@ -402,9 +406,11 @@ fn register_options(engine: &mut Engine) {
             b.recursive = v;
             *b
         })
-        .register_fn("build", |b: &mut DeleteDirOptionsBuilder| DeleteDirOptions {
-            force: b.force,
-            recursive: b.recursive,
+        .register_fn("build", |b: &mut DeleteDirOptionsBuilder| {
+            DeleteDirOptions {
+                force: b.force,
+                recursive: b.recursive,
+            }
         });
 }
 
@@ -508,4 +514,3 @@ pub fn register(engine: &mut Engine) {
     register_handles(engine);
     register_values(engine);
 }
-

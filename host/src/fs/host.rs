@@ -119,7 +119,12 @@ impl wit::HostDir for HostState {
         }
 
         // Resolve symlinks in the final component, if asked, before anything is opened.
-        let mut parent = self.table.get(&dir)?.dir.try_clone().map_err(|e| FsError::io(e, &dir_path))?;
+        let mut parent = self
+            .table
+            .get(&dir)?
+            .dir
+            .try_clone()
+            .map_err(|e| FsError::io(e, &dir_path))?;
         let mut parent_path = dir_path;
         let mut leaf = name;
         let mut links = 0;
@@ -145,7 +150,14 @@ impl wit::HostDir for HostState {
                 Some(("", n)) => ("/".to_string(), n.to_string()),
                 Some((d, n)) => (d.to_string(), n.to_string()),
             };
-            let walked = walk(&target_dir, Walk { follow: true, ..Walk::default() }, &mut |_| Ok(()))?;
+            let walked = walk(
+                &target_dir,
+                Walk {
+                    follow: true,
+                    ..Walk::default()
+                },
+                &mut |_| Ok(()),
+            )?;
             parent = dir_from_fd(walked.fd);
             parent_path = walked.path;
             leaf = target_name;
@@ -167,7 +179,12 @@ impl wit::HostDir for HostState {
         if options.create {
             flags |= OFlags::CREATE;
         }
-        let fd = match rustix::fs::openat(parent.as_fd(), leaf.as_str(), flags, Mode::from_raw_mode(mode)) {
+        let fd = match rustix::fs::openat(
+            parent.as_fd(),
+            leaf.as_str(),
+            flags,
+            Mode::from_raw_mode(mode),
+        ) {
             Ok(fd) => fd,
             // The final component became a symlink after it was resolved.
             Err(Errno::LOOP) => {
@@ -177,7 +194,9 @@ impl wit::HostDir for HostState {
             }
             Err(Errno::ISDIR) => return Err(not_a_file(&resolved)),
             Err(Errno::NOENT) => {
-                return Err(FsError::not_found(format!("file `{resolved}` does not exist")));
+                return Err(FsError::not_found(format!(
+                    "file `{resolved}` does not exist"
+                )));
             }
             Err(e) => return Err(FsError::io(e, &resolved)),
         };
@@ -188,7 +207,8 @@ impl wit::HostDir for HostState {
             return Err(not_a_file(&resolved));
         }
         let fl = rustix::fs::fcntl_getfl(&fd).map_err(|e| FsError::io(e, &resolved))?;
-        rustix::fs::fcntl_setfl(&fd, fl - OFlags::NONBLOCK).map_err(|e| FsError::io(e, &resolved))?;
+        rustix::fs::fcntl_setfl(&fd, fl - OFlags::NONBLOCK)
+            .map_err(|e| FsError::io(e, &resolved))?;
         let res = FileRes {
             file: std::fs::File::from(fd),
             dir: parent,
@@ -244,7 +264,12 @@ impl wit::HostDir for HostState {
         }
         self.authorize(FsAction::Delete, FsResource::Dir(path.clone()))?;
         let plan = if recursive {
-            let fd = self.table.get(&dir)?.dir.try_clone().map_err(|e| FsError::io(e, &path))?;
+            let fd = self
+                .table
+                .get(&dir)?
+                .dir
+                .try_clone()
+                .map_err(|e| FsError::io(e, &path))?;
             let mut count = 0;
             plan_tree(fd.as_fd(), &path, &mut count, &mut |is_dir, p| {
                 let resource = if is_dir {
@@ -263,7 +288,8 @@ impl wit::HostDir for HostState {
         };
         ensure_same(parent.as_fd(), name, res.dir.as_fd(), &path)?;
         remove_planned(res.dir.as_fd(), &path, &plan)?;
-        rustix::fs::unlinkat(parent.as_fd(), name.as_str(), AtFlags::REMOVEDIR).map_err(|e| FsError::io(e, &path))
+        rustix::fs::unlinkat(parent.as_fd(), name.as_str(), AtFlags::REMOVEDIR)
+            .map_err(|e| FsError::io(e, &path))
     }
 
     /// # Authorization
@@ -271,7 +297,12 @@ impl wit::HostDir for HostState {
     /// `delete` on `File(dir/name)` or `Dir(dir/name)` by the entry's type. When the policy
     /// would permit neither, the `File` check is recorded and denied before the entry is
     /// looked at; with `recursive`, as `delete` above.
-    fn remove_entry(&mut self, dir: Resource<DirRes>, name: String, recursive: bool) -> FsResult<()> {
+    fn remove_entry(
+        &mut self,
+        dir: Resource<DirRes>,
+        name: String,
+        recursive: bool,
+    ) -> FsResult<()> {
         validate_name(&name)?;
         let path = join(&self.table.get(&dir)?.path, &name);
         let as_file = FsResource::File(path.clone());
@@ -279,7 +310,12 @@ impl wit::HostDir for HostState {
         if !self.permits(FsAction::Delete, &as_file) && !self.permits(FsAction::Delete, &as_dir) {
             return self.authorize(FsAction::Delete, as_file);
         }
-        let parent = self.table.get(&dir)?.dir.try_clone().map_err(|e| FsError::io(e, &path))?;
+        let parent = self
+            .table
+            .get(&dir)?
+            .dir
+            .try_clone()
+            .map_err(|e| FsError::io(e, &path))?;
         let st = rustix::fs::statat(parent.as_fd(), name.as_str(), AtFlags::SYMLINK_NOFOLLOW)
             .map_err(|e| FsError::io(e, &path))?;
         if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::Directory {
@@ -288,8 +324,13 @@ impl wit::HostDir for HostState {
                 .map_err(|e| FsError::io(e, &path));
         }
         self.authorize(FsAction::Delete, as_dir)?;
-        let fd = rustix::fs::openat(parent.as_fd(), name.as_str(), super::DIR_FLAGS, Mode::empty())
-            .map_err(|e| FsError::io(e, &path))?;
+        let fd = rustix::fs::openat(
+            parent.as_fd(),
+            name.as_str(),
+            super::DIR_FLAGS,
+            Mode::empty(),
+        )
+        .map_err(|e| FsError::io(e, &path))?;
         if recursive {
             let mut count = 0;
             let plan = plan_tree(fd.as_fd(), &path, &mut count, &mut |is_dir, p| {
@@ -303,7 +344,8 @@ impl wit::HostDir for HostState {
             remove_planned(fd.as_fd(), &path, &plan)?;
         }
         ensure_same(parent.as_fd(), &name, fd.as_fd(), &path)?;
-        rustix::fs::unlinkat(parent.as_fd(), name.as_str(), AtFlags::REMOVEDIR).map_err(|e| FsError::io(e, &path))
+        rustix::fs::unlinkat(parent.as_fd(), name.as_str(), AtFlags::REMOVEDIR)
+            .map_err(|e| FsError::io(e, &path))
     }
 
     fn drop(&mut self, dir: Resource<DirRes>) -> wasmtime::Result<()> {
@@ -358,15 +400,23 @@ impl wit::HostFile for HostState {
         }
         self.authorize(FsAction::Write, FsResource::File(path.clone()))?;
         let res = self.table.get(&file)?;
-        let mode = rustix::fs::fstat(res.file.as_fd()).map_err(|e| FsError::io(e, &path))?.st_mode & 0o7777;
+        let mode = rustix::fs::fstat(res.file.as_fd())
+            .map_err(|e| FsError::io(e, &path))?
+            .st_mode
+            & 0o7777;
         let io = |e: std::io::Error| FsError::io(e, &path);
         let mut temp = cap_tempfile::TempFile::new(&res.dir).map_err(io)?;
         temp.as_file_mut().write_all(&contents).map_err(io)?;
-        rustix::fs::fchmod(temp.as_file().as_fd(), Mode::from_raw_mode(mode)).map_err(|e| FsError::io(e, &path))?;
+        rustix::fs::fchmod(temp.as_file().as_fd(), Mode::from_raw_mode(mode))
+            .map_err(|e| FsError::io(e, &path))?;
         temp.as_file().sync_all().map_err(io)?;
         temp.replace(&res.name).map_err(io)?;
         let mut flags = OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        flags |= if res.readable { OFlags::RDWR } else { OFlags::WRONLY };
+        flags |= if res.readable {
+            OFlags::RDWR
+        } else {
+            OFlags::WRONLY
+        };
         let fd = rustix::fs::openat(res.dir.as_fd(), res.name.as_str(), flags, Mode::empty())
             .map_err(|e| FsError::io(e, &path))?;
         let new = FileRes {
@@ -429,7 +479,8 @@ impl wit::HostFile for HostState {
         self.authorize(FsAction::Delete, FsResource::File(path.clone()))?;
         let res = self.table.get(&file)?;
         ensure_same(res.dir.as_fd(), &res.name, res.file.as_fd(), &path)?;
-        rustix::fs::unlinkat(res.dir.as_fd(), res.name.as_str(), AtFlags::empty()).map_err(|e| FsError::io(e, &path))
+        rustix::fs::unlinkat(res.dir.as_fd(), res.name.as_str(), AtFlags::empty())
+            .map_err(|e| FsError::io(e, &path))
     }
 
     fn drop(&mut self, file: Resource<FileRes>) -> wasmtime::Result<()> {

@@ -218,12 +218,21 @@ pub(crate) fn walk(
                     )));
                 }
                 authorize_create(&target)?;
-                match rustix::fs::mkdirat(current.as_fd(), component.as_str(), Mode::from_raw_mode(0o777)) {
+                match rustix::fs::mkdirat(
+                    current.as_fd(),
+                    component.as_str(),
+                    Mode::from_raw_mode(0o777),
+                ) {
                     Ok(()) | Err(Errno::EXIST) => {}
                     Err(e) => return Err(FsError::io(e, &target)),
                 }
-                let fd = rustix::fs::openat(current.as_fd(), component.as_str(), DIR_FLAGS, Mode::empty())
-                    .map_err(|e| FsError::io(e, &target))?;
+                let fd = rustix::fs::openat(
+                    current.as_fd(),
+                    component.as_str(),
+                    DIR_FLAGS,
+                    Mode::empty(),
+                )
+                .map_err(|e| FsError::io(e, &target))?;
                 stack.push((component, fd));
             }
             Step::Symlink(link) => {
@@ -272,7 +281,8 @@ impl Walked {
 
 /// `(st_dev, st_ino)` of the entry `name` in `dir`, without following a symlink.
 fn identity_at(dir: BorrowedFd<'_>, name: &str, path: &str) -> Result<(u64, u64), FsError> {
-    let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(|e| FsError::io(e, path))?;
+    let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
+        .map_err(|e| FsError::io(e, path))?;
     Ok((st.st_dev, st.st_ino))
 }
 
@@ -283,7 +293,12 @@ fn identity(fd: BorrowedFd<'_>, path: &str) -> Result<(u64, u64), FsError> {
 
 /// Fails unless `name` in `dir` is still the object behind `fd` (it was not replaced since
 /// the handle was opened).
-fn ensure_same(dir: BorrowedFd<'_>, name: &str, fd: BorrowedFd<'_>, path: &str) -> Result<(), FsError> {
+fn ensure_same(
+    dir: BorrowedFd<'_>,
+    name: &str,
+    fd: BorrowedFd<'_>,
+    path: &str,
+) -> Result<(), FsError> {
     if identity_at(dir, name, path)? == identity(fd, path)? {
         Ok(())
     } else {
@@ -358,9 +373,11 @@ pub(crate) fn read_entries(dir: BorrowedFd<'_>, path: &str) -> Result<Vec<wit::D
         }
         let name = String::from_utf8_lossy(bytes).into_owned();
         let entry_type = match entry.file_type() {
-            rustix::fs::FileType::Unknown => rustix::fs::statat(dir, raw, AtFlags::SYMLINK_NOFOLLOW)
-                .map(|st| self::entry_type(st.st_mode))
-                .unwrap_or(wit::EntryType::Unknown),
+            rustix::fs::FileType::Unknown => {
+                rustix::fs::statat(dir, raw, AtFlags::SYMLINK_NOFOLLOW)
+                    .map(|st| self::entry_type(st.st_mode))
+                    .unwrap_or(wit::EntryType::Unknown)
+            }
             t => self::entry_type(t.as_raw_mode()),
         };
         out.push(wit::DirEntry {

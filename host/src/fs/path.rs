@@ -17,7 +17,10 @@ fn check_chars(text: &str, what: &str) -> Result<(), FsError> {
         return Err(invalid(text, &format!("{what} contains a NUL byte")));
     }
     if text.chars().any(char::is_control) {
-        return Err(invalid(text, &format!("{what} contains a control character")));
+        return Err(invalid(
+            text,
+            &format!("{what} contains a control character"),
+        ));
     }
     Ok(())
 }
@@ -29,7 +32,9 @@ fn check_chars(text: &str, what: &str) -> Result<(), FsError> {
 /// characters, a path longer than [`MAX_PATH`] or a component longer than [`MAX_NAME`].
 pub fn normalize_absolute(path: &str) -> Result<String, FsError> {
     if path.is_empty() {
-        return Err(FsError::invalid_path("invalid path ``: the path is empty".into()));
+        return Err(FsError::invalid_path(
+            "invalid path ``: the path is empty".into(),
+        ));
     }
     check_chars(path, "the path")?;
     if path.len() > MAX_PATH {
@@ -72,14 +77,22 @@ pub fn normalize_absolute(path: &str) -> Result<String, FsError> {
 /// Validates a single name (one path component) to open or create in a directory.
 pub fn validate_name(name: &str) -> Result<(), FsError> {
     if name.is_empty() {
-        return Err(FsError::invalid_path("invalid name ``: the name is empty".into()));
+        return Err(FsError::invalid_path(
+            "invalid name ``: the name is empty".into(),
+        ));
     }
     check_chars(name, "the name")?;
     if name == "." || name == ".." {
-        return Err(invalid(name, "`.` and `..` are not file names (path traversal detected)"));
+        return Err(invalid(
+            name,
+            "`.` and `..` are not file names (path traversal detected)",
+        ));
     }
     if name.contains('/') {
-        return Err(invalid(name, "a name must be a single path component, without `/`"));
+        return Err(invalid(
+            name,
+            "a name must be a single path component, without `/`",
+        ));
     }
     if name.len() > MAX_NAME {
         return Err(invalid(
@@ -111,7 +124,15 @@ mod tests {
 
     #[test]
     fn refuses_bad_paths() {
-        for bad in ["", "tmp/a", "/tmp/../etc", "/tmp/a\0b", "/tmp/a\nb", "..", "/.."] {
+        for bad in [
+            "",
+            "tmp/a",
+            "/tmp/../etc",
+            "/tmp/a\0b",
+            "/tmp/a\nb",
+            "..",
+            "/..",
+        ] {
             assert!(normalize_absolute(bad).is_err(), "{bad:?} accepted");
         }
         assert!(normalize_absolute(&format!("/{}", "a".repeat(256))).is_err());

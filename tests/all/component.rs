@@ -1,0 +1,27 @@
+//! The guest component's imports are exactly wrex's own interfaces: no WASI, no ambient
+//! authority (DESIGN.md invariant 1).
+
+use wasmparser::{Parser, Payload};
+
+#[test]
+fn guest_imports_only_wrex_interfaces() {
+    let bytes = wrex::guest_component_bytes();
+    let mut imports = Vec::new();
+    let mut depth = 0;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.expect("valid component") {
+            // Nested modules and components have their own (internal) imports; only the outer
+            // component's imports are what the host must provide.
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) if depth > 0 => depth -= 1,
+            Payload::ComponentImportSection(section) if depth == 0 => {
+                for import in section {
+                    imports.push(import.expect("import").name.0.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    imports.sort();
+    assert_eq!(imports, ["wrex:sdk/fs@0.1.0", "wrex:sdk/log@0.1.0"]);
+}

@@ -1,0 +1,71 @@
+//! The schema and policies: examples validate, bad policies are refused with a location.
+
+use wrex::{Policy, PolicyError};
+
+use crate::util::repo;
+
+#[test]
+fn schema_parses() {
+    let _ = wrex::authz::schema();
+}
+
+#[test]
+fn every_example_policy_validates() {
+    let dir = repo().join("policies/examples");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "cedar") {
+            Policy::from_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            count += 1;
+        }
+    }
+    assert!(count >= 5, "found only {count} examples");
+    Policy::from_file(repo().join("examples/hello/policy.cedar")).unwrap();
+}
+
+fn invalid(name: &str) -> (PolicyError, String) {
+    let path = repo()
+        .join("tests/policies/invalid")
+        .join(format!("{name}.cedar"));
+    let err = Policy::from_file(&path).expect_err("must be refused");
+    let text = err.to_string();
+    (err, text)
+}
+
+#[test]
+fn typo_in_an_action_is_refused_with_line_and_column() {
+    let (err, text) = invalid("typo_action");
+    assert!(matches!(err, PolicyError::Validation(_)), "{err:?}");
+    assert!(text.contains("typo_action.cedar:4:13"), "{text}");
+    assert!(text.contains("raed"), "{text}");
+}
+
+#[test]
+fn syntax_error_is_refused_with_line_and_column() {
+    let (err, text) = invalid("syntax");
+    assert!(matches!(err, PolicyError::Parse(_)), "{err:?}");
+    assert!(text.contains("syntax.cedar:4:3"), "{text}");
+    assert!(
+        text.starts_with("Failed to parse Cedar policy - check syntax and structure"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unknown_attribute_is_refused() {
+    let (err, text) = invalid("unknown_attribute");
+    assert!(matches!(err, PolicyError::Validation(_)), "{err:?}");
+    assert!(text.contains("owner"), "{text}");
+}
+
+#[test]
+fn missing_policy_file_names_the_path() {
+    let err = Policy::from_file("/nonexistent/p.cedar").unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/p.cedar"), "{err}");
+}
+
+#[test]
+fn empty_policy_is_valid_and_empty() {
+    assert!(Policy::parse("").unwrap().is_empty());
+}
