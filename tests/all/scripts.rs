@@ -363,7 +363,10 @@ fn print_eval_and_import_are_disabled() {
     let sb = Sandbox::new();
     assert_script_error(&sb.run("print_disabled", "ro"), "'print' is disabled");
     assert_script_error(&sb.run("eval_disabled", "ro"), "'eval' is disabled");
-    assert_script_error(&sb.run("import_disabled", "ro"), "'import' is a reserved keyword");
+    assert_script_error(
+        &sb.run("import_disabled", "ro"),
+        "'import' is a reserved keyword",
+    );
 }
 
 #[test]

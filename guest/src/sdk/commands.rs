@@ -29,8 +29,11 @@ impl fmt::Display for Flag {
     }
 }
 
-/// Each command's flags: (canonical name, aliases).
-const FLAGS: &[(&str, &[(&str, &[&str])])] = &[
+/// A flag's canonical name and its aliases.
+type FlagSpec = (&'static str, &'static [&'static str]);
+
+/// Each command's flags.
+const FLAGS: &[(&str, &[FlagSpec])] = &[
     ("cat", &[("number", &["n"])]),
     ("ls", &[("all", &["a"]), ("recursive", &["R"])]),
     ("write", &[("append", &["a"]), ("replace", &["r"])]),
