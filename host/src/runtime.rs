@@ -56,6 +56,18 @@ pub(crate) struct HostState {
     limits: StoreLimits,
 }
 
+impl HostState {
+    pub(crate) fn new(authz: Authorizer, log_level: LogLevel, memory: usize) -> Self {
+        Self {
+            table: ResourceTable::new(),
+            authz,
+            log: LogBuffer::new(log_level),
+            denials: 0,
+            limits: StoreLimitsBuilder::new().memory_size(memory).build(),
+        }
+    }
+}
+
 /// One script run: what to run, under which policy and principal, with which limits.
 #[derive(Clone)]
 pub struct Job {

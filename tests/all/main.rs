@@ -7,6 +7,7 @@
 //!   denied, with the file system checked afterwards.
 //! - `escape`: sandbox-escape attempts (`..`, symlinks, `/proc`), each refused with nothing
 //!   read or written outside the policy.
+//! - `limits`: runaway scripts (time, memory) are stopped and the runtime keeps serving.
 //! - `component`: the guest component's imports are exactly wrex's own interfaces.
 //! - `cli`: the built `wrex` binary: formats, exit codes, Rex flags, bad input files.
 
@@ -14,6 +15,7 @@ mod authz;
 mod cli;
 mod component;
 mod escape;
+mod limits;
 mod policy;
 mod scripts;
 mod util;

@@ -11,6 +11,8 @@
 
 mod host;
 pub mod path;
+#[cfg(test)]
+mod tests;
 
 use std::collections::VecDeque;
 use std::io;

@@ -1,0 +1,282 @@
+//! Host-only tests of the `fs` host functions (no wasm): allowed, denied, malformed, and bad
+//! handles, each checked against the file system afterwards.
+
+use std::path::Path;
+
+use wasmtime::component::Resource;
+
+use super::{DirRes, FileRes, FsError, MAX_READ_CHUNK};
+use crate::authz::{Authorizer, Policy};
+use crate::bindings::wit_fs::{Error, HostDir, HostFile, OpenDirOptions, OpenFileOptions};
+use crate::log::LogLevel;
+use crate::runtime::HostState;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: String,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir
+            .path()
+            .canonicalize()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        std::fs::create_dir(Path::new(&root).join("ok")).unwrap();
+        std::fs::write(Path::new(&root).join("ok/a.txt"), "alpha").unwrap();
+        std::fs::write(Path::new(&root).join("secret.txt"), "secret").unwrap();
+        Self { _dir: dir, root }
+    }
+
+    fn path(&self, rel: &str) -> String {
+        format!("{}/{rel}", self.root)
+    }
+
+    /// A host state whose policy permits `actions` below `<root>/ok`.
+    fn state(&self, actions: &[&str]) -> HostState {
+        let list = actions
+            .iter()
+            .map(|a| format!("file_system::Action::{a:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let text = format!(
+            "permit (principal, action in [{list}], resource in file_system::Dir::{:?});",
+            self.path("ok")
+        );
+        let authz = Authorizer::new(Policy::parse(&text).unwrap(), "tester", None);
+        HostState::new(authz, LogLevel::Info, 1 << 20)
+    }
+}
+
+const DIR: OpenDirOptions = OpenDirOptions {
+    create: false,
+    recursive: false,
+    follow_symlinks: false,
+};
+
+const READ: OpenFileOptions = OpenFileOptions {
+    read: true,
+    write: false,
+    create: false,
+    permissions: None,
+    follow_symlinks: false,
+};
+
+fn borrow<T: 'static>(r: &Resource<T>) -> Resource<T> {
+    Resource::new_borrow(r.rep())
+}
+
+fn guest_error<T: std::fmt::Debug>(r: Result<T, FsError>) -> Error {
+    match r {
+        Err(FsError::Guest(e)) => e,
+        other => panic!("expected a guest error, got {other:?}"),
+    }
+}
+
+#[test]
+fn open_dir_and_read_file_when_allowed() {
+    let f = Fixture::new();
+    let mut s = f.state(&["open", "read"]);
+    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
+    assert_eq!(HostDir::path(&mut s, borrow(&dir)).unwrap(), f.path("ok"));
+    let file = HostDir::open_file(&mut s, borrow(&dir), "a.txt".into(), READ).unwrap();
+    assert_eq!(
+        HostFile::read(&mut s, borrow(&file), 0, 100).unwrap(),
+        b"alpha"
+    );
+    assert_eq!(
+        HostFile::read(&mut s, borrow(&file), 2, 100).unwrap(),
+        b"pha"
+    );
+    assert_eq!(s.denials, 0);
+}
+
+#[test]
+fn denied_open_reports_who_what_and_where() {
+    let f = Fixture::new();
+    let mut s = f.state(&["open", "read"]);
+    let err = guest_error(HostDir::open(&mut s, f.root.clone(), DIR));
+    let Error::AccessDenied(d) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(d.principal, "tester");
+    assert_eq!(d.action, "file_system::Action::\"open\"");
+    assert_eq!(d.resource_type, "file_system::Dir");
+    assert_eq!(d.resource_id, f.root);
+    assert_eq!(s.denials, 1);
+}
+
+#[test]
+fn malformed_paths_and_names_are_refused_before_deciding() {
+    let f = Fixture::new();
+    let mut s = f.state(&["open", "read"]);
+    for bad in ["relative/path", "", "/tmp/../etc", "/tmp/a\0b"] {
+        let err = guest_error(HostDir::open(&mut s, bad.into(), DIR));
+        assert!(matches!(err, Error::InvalidPath(_)), "{bad:?}: {err:?}");
+    }
+    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
+    for bad in ["..", ".", "a/b", "", "x\ny"] {
+        let err = guest_error(HostDir::open_file(&mut s, borrow(&dir), bad.into(), READ));
+        assert!(matches!(err, Error::InvalidPath(_)), "{bad:?}: {err:?}");
+    }
+    assert_eq!(s.denials, 0);
+}
+
+#[test]
+fn read_is_checked_per_call_and_needs_a_readable_handle() {
+    let f = Fixture::new();
+    let mut s = f.state(&["open", "write"]);
+    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
+    let file = HostDir::open_file(&mut s, borrow(&dir), "a.txt".into(), READ).unwrap();
+    assert!(matches!(
+        guest_error(HostFile::read(&mut s, borrow(&file), 0, 10)),
+        Error::AccessDenied(_)
+    ));
+    let wo = OpenFileOptions {
+        read: false,
+        write: true,
+        ..READ
+    };
+    let file = HostDir::open_file(&mut s, borrow(&dir), "a.txt".into(), wo).unwrap();
+    assert!(matches!(
+        guest_error(HostFile::read(&mut s, borrow(&file), 0, 10)),
+        Error::BadHandleMode(_)
+    ));
+}
+
+#[test]
+fn read_length_is_capped() {
+    let f = Fixture::new();
+    std::fs::write(f.path("ok/big"), vec![b'x'; MAX_READ_CHUNK as usize + 10]).unwrap();
+    let mut s = f.state(&["open", "read"]);
+    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
+    let file = HostDir::open_file(&mut s, borrow(&dir), "big".into(), READ).unwrap();
+    let chunk = HostFile::read(&mut s, borrow(&file), 0, u32::MAX).unwrap();
+    assert_eq!(chunk.len(), MAX_READ_CHUNK as usize);
+}
+
+#[test]
+fn write_replaces_atomically_and_denied_write_changes_nothing() {
+    let f = Fixture::new();
+    let rw = OpenFileOptions {
+        write: true,
+        ..READ
+    };
+    let mut s = f.state(&["open", "read"]);
+    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
+    let file = HostDir::open_file(&mut s, borrow(&dir), "a.txt".into(), rw).unwrap();
+    assert!(matches!(
+        guest_error(HostFile::write(&mut s, borrow(&file), b"new".to_vec())),
+        Error::AccessDenied(_)
+    ));
+    assert_eq!(
+        std::fs::read_to_string(f.path("ok/a.txt")).unwrap(),
+        "alpha"
+    );
+
+    let mut s = f.state(&["open", "read", "write"]);
+    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
+    let file = HostDir::open_file(&mut s, borrow(&dir), "a.txt".into(), rw).unwrap();
+    let newer = HostFile::write(&mut s, borrow(&file), b"new".to_vec()).unwrap();
+    assert_eq!(
+        HostFile::read(&mut s, borrow(&newer), 0, 10).unwrap(),
+        b"new"
+    );
+    // The old handle still sees the old inode: the replacement was a rename, not an overwrite.
+    assert_eq!(
+        HostFile::read(&mut s, borrow(&file), 0, 10).unwrap(),
+        b"alpha"
+    );
+    // No temporary file is left behind.
+    let names: Vec<_> = std::fs::read_dir(f.path("ok"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["a.txt"]);
+}
+
+#[test]
+fn a_fifo_is_refused_without_blocking() {
+    let f = Fixture::new();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        f.path("ok/fifo").as_str(),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    let mut s = f.state(&["open", "read"]);
+    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
+    let err = guest_error(HostDir::open_file(
+        &mut s,
+        borrow(&dir),
+        "fifo".into(),
+        READ,
+    ));
+    assert!(matches!(err, Error::NotAFile(_)), "{err:?}");
+}
+
+#[test]
+fn remove_entry_without_any_delete_permission_observes_nothing() {
+    let f = Fixture::new();
+    let mut s = f.state(&["open"]);
+    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
+    // Whether or not the entry exists, the answer is the same denial.
+    for name in ["a.txt", "missing"] {
+        let err = guest_error(HostDir::remove_entry(
+            &mut s,
+            borrow(&dir),
+            name.into(),
+            false,
+        ));
+        let Error::AccessDenied(d) = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(d.resource_type, "file_system::File");
+    }
+    assert!(Path::new(&f.path("ok/a.txt")).exists());
+}
+
+#[test]
+fn create_dir_is_authorized_on_the_new_path() {
+    let f = Fixture::new();
+    let mut s = f.state(&["open"]);
+    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
+    assert!(matches!(
+        guest_error(HostDir::create_dir(&mut s, borrow(&dir), "d".into())),
+        Error::AccessDenied(_)
+    ));
+    assert!(!Path::new(&f.path("ok/d")).exists());
+    let mut s = f.state(&["open", "create"]);
+    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
+    HostDir::create_dir(&mut s, borrow(&dir), "d".into()).unwrap();
+    assert!(Path::new(&f.path("ok/d")).is_dir());
+}
+
+#[test]
+fn a_bad_handle_traps_instead_of_acting() {
+    let f = Fixture::new();
+    let mut s = f.state(&["open", "read"]);
+    let bogus: Resource<FileRes> = Resource::new_borrow(4242);
+    assert!(matches!(
+        HostFile::read(&mut s, bogus, 0, 10),
+        Err(FsError::Trap(_))
+    ));
+    let bogus: Resource<DirRes> = Resource::new_borrow(4242);
+    assert!(matches!(
+        HostDir::list_entries(&mut s, bogus),
+        Err(FsError::Trap(_))
+    ));
+    // A dir handle used as a file handle is a type mismatch in the table: also a trap.
+    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
+    let confused: Resource<FileRes> = Resource::new_borrow(dir.rep());
+    assert!(matches!(
+        HostFile::read(&mut s, confused, 0, 10),
+        Err(FsError::Trap(_))
+    ));
+}
