@@ -26,6 +26,8 @@ fn run() -> Result<(), String> {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
 
+    ensure_guest_target();
+
     // A target directory of its own, beside the outer one: the outer build holds its lock.
     let target_dir = outer_target_dir(&out_dir)
         .unwrap_or_else(|| root.join("target"))
@@ -89,6 +91,39 @@ fn run() -> Result<(), String> {
     std::fs::write(out_dir.join("guest.rs"), generated)
         .map_err(|e| format!("failed to write guest.rs: {e}"))?;
     Ok(())
+}
+
+/// Installs the guest's standard library with rustup when the toolchain lacks it, so that a
+/// fresh clone builds with `cargo build` alone. Without rustup, the guest build below fails
+/// with a message naming the target.
+fn ensure_guest_target() {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let installed = sysroot.is_some_and(|root| {
+        root.join("lib/rustlib")
+            .join(GUEST_TARGET)
+            .join("lib")
+            .is_dir()
+    });
+    if installed {
+        return;
+    }
+    println!("cargo:warning=installing the guest's target with `rustup target add {GUEST_TARGET}`");
+    match Command::new("rustup")
+        .args(["target", "add", GUEST_TARGET])
+        .status()
+    {
+        Ok(status) if status.success() => {}
+        Ok(status) => {
+            println!("cargo:warning=`rustup target add {GUEST_TARGET}` failed ({status})")
+        }
+        Err(e) => println!("cargo:warning=could not run rustup: {e}"),
+    }
 }
 
 /// The outer build's target directory: the ancestor of `OUT_DIR` that cargo tagged.

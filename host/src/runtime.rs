@@ -226,15 +226,11 @@ impl Runtime {
     /// the runtime stays usable.
     pub fn run(&self, job: Job) -> RunOutcome {
         let started = Instant::now();
-        let state = HostState {
-            table: ResourceTable::new(),
-            authz: Authorizer::new(job.policy, &job.principal, job.observer),
-            log: LogBuffer::new(job.log_level),
-            denials: 0,
-            limits: StoreLimitsBuilder::new()
-                .memory_size(job.limits.memory)
-                .build(),
-        };
+        let state = HostState::new(
+            Authorizer::new(job.policy, &job.principal, job.observer),
+            job.log_level,
+            job.limits.memory,
+        );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         let ticks = job.limits.timeout.as_millis() / EPOCH_TICK.as_millis();

@@ -341,9 +341,9 @@ impl wit::HostDir for HostState {
                 };
                 self.authorize(FsAction::Delete, resource)
             })?;
+            ensure_same(parent.as_fd(), &name, fd.as_fd(), &path)?;
             remove_planned(fd.as_fd(), &path, &plan)?;
         }
-        ensure_same(parent.as_fd(), &name, fd.as_fd(), &path)?;
         rustix::fs::unlinkat(parent.as_fd(), name.as_str(), AtFlags::REMOVEDIR)
             .map_err(|e| FsError::io(e, &path))
     }
