@@ -2,14 +2,32 @@
 //! more strictly (`import` disabled, no module resolver), binds the script arguments and runs
 //! the script, turning the outcome into the `runner` interface's result.
 
-use rhai::{Dynamic, Engine, EvalAltResult, Map, Position, Scope};
+use rhai::{Dynamic, Engine, EvalAltResult, Map, ParseErrorType, Position, Scope};
 
-use crate::bindings::exports::wrex::sdk::runner::{Argument, Failure, FailureKind, Scalar};
+use crate::bindings::exports::wrex::sdk::runner::{Argument, Failure, FailureKind, Limits, Scalar};
 use crate::sdk;
 
-/// Builds an engine with the SDK registered.
-pub fn build_engine() -> Engine {
+fn usize_limit(v: u32) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
+}
+
+/// Builds an engine with the SDK registered and `limits` applied (0 = unlimited).
+pub fn build_engine(limits: &Limits) -> Engine {
     let mut engine = Engine::new();
+    engine.set_max_operations(limits.max_operations);
+    // Rhai reads a call-level limit of 0 as "no calls at all"; wrex's 0 means unlimited (the
+    // guest's stack is then the limit, and exhausting it traps the guest, not the host).
+    engine.set_max_call_levels(match limits.max_call_depth {
+        0 => usize::MAX,
+        depth => usize_limit(depth),
+    });
+    engine.set_max_expr_depths(
+        usize_limit(limits.max_expr_depth),
+        usize_limit(limits.max_function_expr_depth),
+    );
+    engine.set_max_string_size(usize_limit(limits.max_string_size));
+    engine.set_max_array_size(usize_limit(limits.max_array_size));
+    engine.set_max_map_size(usize_limit(limits.max_map_size));
     engine.set_strict_variables(true);
     // As Rex: `print` and `eval` are disabled keywords (a compile error names them).
     engine.disable_symbol("print");
@@ -24,28 +42,80 @@ pub fn build_engine() -> Engine {
 }
 
 /// Runs one script.
-pub fn run(script: &str, arguments: Vec<(String, Argument)>) -> Result<String, Failure> {
-    let engine = build_engine();
+pub fn run(
+    script: &str,
+    arguments: Vec<(String, Argument)>,
+    limits: &Limits,
+) -> Result<String, Failure> {
+    let engine = build_engine(limits);
     let mut scope = Scope::new();
     for (name, value) in arguments {
         scope.push_dynamic(name, argument_to_dynamic(value));
     }
-    let ast = engine
-        .compile_with_scope(&scope, script)
-        .map_err(|err| Failure {
-            kind: FailureKind::Compile,
-            message: format_error(&EvalAltResult::from(err)),
-        })?;
+    let ast = engine.compile_with_scope(&scope, script).map_err(|err| {
+        let err = EvalAltResult::from(err);
+        Failure {
+            kind: if limit_name(&err).is_some() {
+                FailureKind::LimitExceeded
+            } else {
+                FailureKind::Compile
+            },
+            message: format_error(&err),
+        }
+    })?;
     match engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast) {
-        Ok(value) => Ok(value.to_string()),
+        Ok(value) => {
+            let output = value.to_string();
+            let max = usize_limit(limits.max_output);
+            if max != 0 && output.len() > max {
+                return Err(Failure {
+                    kind: FailureKind::LimitExceeded,
+                    message: format!(
+                        "Limit exceeded: output ({} bytes, the maximum is {max})",
+                        output.len()
+                    ),
+                });
+            }
+            Ok(output)
+        }
         Err(err) => Err(Failure {
-            kind: if sdk::error::is_access_denied(innermost(&err)) {
+            kind: if limit_name(innermost(&err)).is_some() {
+                FailureKind::LimitExceeded
+            } else if sdk::error::is_access_denied(innermost(&err)) {
                 FailureKind::AccessDenied
             } else {
                 FailureKind::Runtime
             },
             message: format_error(&err),
         }),
+    }
+}
+
+/// Which interpreter limit an error reports, if it is a limit error. Rhai does not let
+/// `try/catch` catch these.
+fn limit_name(err: &EvalAltResult) -> Option<&'static str> {
+    match err {
+        EvalAltResult::ErrorTooManyOperations(_) => Some("operations"),
+        EvalAltResult::ErrorStackOverflow(_) => Some("call depth"),
+        EvalAltResult::ErrorDataTooLarge(what, _) => Some(data_limit(what)),
+        EvalAltResult::ErrorParsing(ParseErrorType::ExprTooDeep, _) => Some("expression depth"),
+        EvalAltResult::ErrorParsing(ParseErrorType::LiteralTooLarge(what, _), _) => {
+            Some(data_limit(what))
+        }
+        _ => None,
+    }
+}
+
+fn data_limit(what: &str) -> &'static str {
+    let what = what.to_ascii_lowercase();
+    if what.contains("string") {
+        "string size"
+    } else if what.contains("array") {
+        "array size"
+    } else if what.contains("map") {
+        "map size"
+    } else {
+        "data size"
     }
 }
 
@@ -89,6 +159,9 @@ fn innermost(err: &EvalAltResult) -> &EvalAltResult {
 /// which already carries the position.
 pub fn format_error(err: &EvalAltResult) -> String {
     let inner = innermost(err);
+    if let Some(limit) = limit_name(inner) {
+        return format!("Limit exceeded: {limit}: {err}");
+    }
     if let EvalAltResult::ErrorRuntime(value, pos) = inner
         && let Some(text) = sdk::error::describe(value)
     {

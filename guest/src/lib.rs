@@ -13,13 +13,17 @@ mod bindings;
 mod engine;
 mod sdk;
 
-use bindings::exports::wrex::sdk::runner::{Argument, Failure, Guest};
+use bindings::exports::wrex::sdk::runner::{Argument, Failure, Guest, Limits};
 
 /// The exported entry point.
 pub(crate) struct Component;
 
 impl Guest for Component {
-    fn run(script: String, arguments: Vec<(String, Argument)>) -> Result<String, Failure> {
-        engine::run(&script, arguments)
+    fn run(
+        script: String,
+        arguments: Vec<(String, Argument)>,
+        limits: Limits,
+    ) -> Result<String, Failure> {
+        engine::run(&script, arguments, &limits)
     }
 }

@@ -43,11 +43,17 @@ pub enum PolicyError {
     /// The policy text has a syntax error.
     #[error("Failed to parse Cedar policy - check syntax and structure: {0}")]
     Parse(String),
+    /// The policy text is larger than [`MAX_POLICY_BYTES`].
+    #[error("policy `{name}` is {size} bytes, larger than the limit of {MAX_POLICY_BYTES} bytes")]
+    TooLarge { name: String, size: u64 },
     /// The policy parsed but does not validate against the schema (unknown action, entity type
     /// or attribute, wrong types …).
     #[error("Cedar policy failed validation against the wrex/Rex schema: {0}")]
     Validation(String),
 }
+
+/// Largest policy text accepted, in bytes. (10,000 typical policies take about 1.5 MiB.)
+pub const MAX_POLICY_BYTES: u64 = 8 << 20;
 
 /// A parsed policy set, strictly validated against [`schema`]. Cheap to share across runs.
 #[derive(Debug, Clone)]
@@ -59,10 +65,18 @@ impl Policy {
     /// Reads, parses and validates a policy file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, PolicyError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
+        let read_error = |source| PolicyError::Read {
             path: path.display().to_string(),
             source,
-        })?;
+        };
+        let size = std::fs::metadata(path).map_err(read_error)?.len();
+        if size > MAX_POLICY_BYTES {
+            return Err(PolicyError::TooLarge {
+                name: path.display().to_string(),
+                size,
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(read_error)?;
         Self::parse_named(&text, &path.display().to_string())
     }
 
@@ -73,6 +87,12 @@ impl Policy {
 
     /// Parses and validates policy text; `name` prefixes error locations (`name:line:column`).
     pub fn parse_named(text: &str, name: &str) -> Result<Self, PolicyError> {
+        if text.len() as u64 > MAX_POLICY_BYTES {
+            return Err(PolicyError::TooLarge {
+                name: name.to_string(),
+                size: text.len() as u64,
+            });
+        }
         let set = PolicySet::from_str(text).map_err(|errs| {
             PolicyError::Parse(describe_all(
                 errs.iter().map(|e| e as &dyn Diagnostic),

@@ -151,6 +151,7 @@ fn entry(level: LogLevel, message: String, line: u32) -> LogEntry {
 
 impl wit_log::Host for HostState {
     fn emit(&mut self, level: wit_log::Level, message: String, line: u32) -> wasmtime::Result<()> {
+        self.meter.host_call()?;
         self.log.push(level.into(), &message, line);
         Ok(())
     }

@@ -3,6 +3,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -79,13 +81,92 @@ struct Common {
     #[arg(long, value_name = "NAME")]
     principal: Option<String>,
 
-    /// Wall-clock limit for the script, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 300.0)]
-    timeout: f64,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
 
-    /// Linear-memory limit for the script's sandbox, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 512)]
-    memory: usize,
+/// Resource limits (`docs/limits.md`); each defaults to `wrex::Limits::default()`. For the
+/// count and size limits, 0 means unlimited.
+#[derive(Args, Debug, Clone)]
+struct LimitArgs {
+    /// Wall-clock limit of the run, in seconds [default: 60].
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+    /// Linear-memory limit of the sandbox, in MiB [default: 256].
+    #[arg(long, value_name = "MIB")]
+    memory: Option<usize>,
+    /// Rhai operations [default: 500000000].
+    #[arg(long, value_name = "N")]
+    max_operations: Option<u64>,
+    /// Depth of script function calls [default: 64].
+    #[arg(long, value_name = "N")]
+    max_call_depth: Option<u32>,
+    /// Nesting depth of expressions [default: 64].
+    #[arg(long, value_name = "N")]
+    max_expr_depth: Option<u32>,
+    /// Length of one string, in bytes [default: 0, see docs/limits.md].
+    #[arg(long, value_name = "BYTES")]
+    max_string_size: Option<u32>,
+    /// Elements of one array [default: 0, see docs/limits.md].
+    #[arg(long, value_name = "N")]
+    max_array_size: Option<u32>,
+    /// Entries of one object map [default: 0, see docs/limits.md].
+    #[arg(long, value_name = "N")]
+    max_map_size: Option<u32>,
+    /// Length of the result's output, in bytes [default: 16 MiB].
+    #[arg(long, value_name = "BYTES")]
+    max_output: Option<u32>,
+    /// Calls from the script to the host (file operations, log entries) [default: 1000000].
+    #[arg(long, value_name = "N")]
+    max_host_calls: Option<u64>,
+    /// Bytes read from files [default: 1 GiB].
+    #[arg(long, value_name = "BYTES")]
+    max_read: Option<u64>,
+    /// Bytes written to files [default: 1 GiB].
+    #[arg(long, value_name = "BYTES")]
+    max_write: Option<u64>,
+    /// Length of the script source, in bytes [default: 8 MiB].
+    #[arg(long, value_name = "BYTES")]
+    max_script_size: Option<usize>,
+}
+
+impl LimitArgs {
+    fn to_limits(&self) -> Result<Limits, String> {
+        let d = Limits::default();
+        let timeout = match self.timeout {
+            None => d.timeout,
+            Some(t) if t.is_finite() && t > 0.0 && t <= 31_536_000.0 => Duration::from_secs_f64(t),
+            Some(t) => {
+                return Err(format!(
+                    "--timeout {t}: expected a number of seconds above 0 and at most a year"
+                ));
+            }
+        };
+        let memory = match self.memory {
+            None => d.memory,
+            Some(m) if (1..=4096).contains(&m) => m << 20,
+            Some(m) => {
+                return Err(format!(
+                    "--memory {m}: expected MiB between 1 and 4096 (wasm32's address space)"
+                ));
+            }
+        };
+        Ok(Limits {
+            timeout,
+            memory,
+            max_operations: self.max_operations.unwrap_or(d.max_operations),
+            max_call_depth: self.max_call_depth.unwrap_or(d.max_call_depth),
+            max_expr_depth: self.max_expr_depth.unwrap_or(d.max_expr_depth),
+            max_string_size: self.max_string_size.unwrap_or(d.max_string_size),
+            max_array_size: self.max_array_size.unwrap_or(d.max_array_size),
+            max_map_size: self.max_map_size.unwrap_or(d.max_map_size),
+            max_output: self.max_output.unwrap_or(d.max_output),
+            max_host_calls: self.max_host_calls.unwrap_or(d.max_host_calls),
+            max_read_bytes: self.max_read.unwrap_or(d.max_read_bytes),
+            max_write_bytes: self.max_write.unwrap_or(d.max_write_bytes),
+            max_script_bytes: self.max_script_size.unwrap_or(d.max_script_bytes),
+        })
+    }
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,31 +227,73 @@ fn early(error_type: ErrorType, message: &str, alarms: Vec<Alarm>) -> ExitCode {
     }
 }
 
-fn read_input(what: &str, path: &PathBuf) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| {
-        format!(
+/// Why an input file was not loaded.
+enum InputError {
+    Read(String),
+    TooLarge(String),
+}
+
+/// Reads a UTF-8 input file of at most `max` bytes (0: no limit), without reading more than
+/// that from a larger one.
+fn read_input(what: &str, path: &PathBuf, max: u64) -> Result<String, InputError> {
+    let fail = |e: std::io::Error| {
+        InputError::Read(format!(
             "Failed to load input files: Failed to read {what} file: {}: {e}",
             path.display()
-        )
+        ))
+    };
+    let file = std::fs::File::open(path).map_err(fail)?;
+    let limit = if max == 0 {
+        u64::MAX
+    } else {
+        max.saturating_add(1)
+    };
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, limit), &mut bytes).map_err(fail)?;
+    if max != 0 && bytes.len() as u64 > max {
+        return Err(InputError::TooLarge(format!(
+            "Limit exceeded: {what} file {} is larger than {max} bytes",
+            path.display()
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        InputError::Read(format!(
+            "Failed to load input files: Failed to read {what} file: {}: stream did not contain valid UTF-8",
+            path.display()
+        ))
     })
 }
 
+fn input_failed(e: InputError) -> ExitCode {
+    match e {
+        InputError::Read(m) => early(ErrorType::CommunicationException, &m, vec![]),
+        InputError::TooLarge(m) => early(ErrorType::LimitExceeded, &m, vec![]),
+    }
+}
+
+/// Largest script-arguments file read, in bytes.
+const MAX_ARGS_BYTES: u64 = 8 << 20;
+
 fn run(inputs: Inputs) -> ExitCode {
     let started = Instant::now();
-    let script = match read_input("script", &inputs.script) {
-        Ok(s) => s,
-        Err(m) => return early(ErrorType::CommunicationException, &m, vec![]),
+    let limits = match inputs.common.limits.to_limits() {
+        Ok(l) => l,
+        Err(m) => return early(ErrorType::ValidationException, &m, vec![]),
     };
-    let policy_text = match read_input("policy", &inputs.policy) {
+    let script = match read_input("script", &inputs.script, limits.max_script_bytes as u64) {
         Ok(s) => s,
-        Err(m) => return early(ErrorType::CommunicationException, &m, vec![]),
+        Err(e) => return input_failed(e),
+    };
+    let policy_text = match read_input("policy", &inputs.policy, wrex::authz::MAX_POLICY_BYTES) {
+        Ok(s) => s,
+        Err(e) => return input_failed(e),
     };
     let args = match &inputs.args {
         None => ScriptArgs::new(),
         Some(path) => {
-            let text = match read_input("script arguments", path) {
+            let text = match read_input("script arguments", path, MAX_ARGS_BYTES) {
                 Ok(s) => s,
-                Err(m) => return early(ErrorType::CommunicationException, &m, vec![]),
+                Err(e) => return input_failed(e),
             };
             match ScriptArgs::from_json(&text) {
                 Ok(a) => a,
@@ -199,13 +322,6 @@ fn run(inputs: Inputs) -> ExitCode {
         }
     };
     let common = &inputs.common;
-    if !(common.timeout.is_finite() && common.timeout > 0.0) {
-        return early(
-            ErrorType::ValidationException,
-            "--timeout must be a positive number of seconds",
-            vec![],
-        );
-    }
     let log_level = match std::env::var("LOG_LEVEL") {
         Ok(level) => match level.parse::<LogLevel>() {
             Ok(l) => l,
@@ -223,13 +339,18 @@ fn run(inputs: Inputs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return early(ErrorType::InternalException, &e.to_string(), vec![]),
     };
+    // SIGTERM and SIGINT stop the script (within one 10 ms tick); a result is still printed.
+    let cancel = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&cancel)) {
+            tracing::warn!("could not install a handler for signal {signal}: {e}");
+        }
+    }
     let mut job = Job::new(script, policy)
         .args(args)
         .log_level(log_level)
-        .limits(Limits {
-            timeout: Duration::from_secs_f64(common.timeout),
-            memory: common.memory.saturating_mul(1 << 20),
-        });
+        .limits(limits)
+        .cancel_flag(cancel);
     if let Some(principal) = &common.principal {
         job = job.principal(principal.clone());
     }

@@ -35,6 +35,10 @@ pub enum ErrorType {
     CommunicationException,
     /// The run hit its wall-clock deadline.
     TimeoutExceeded,
+    /// The sandbox's memory cap was hit.
+    MemoryExceeded,
+    /// A count or size limit was hit (the message names it).
+    LimitExceeded,
 }
 
 #[derive(Debug, Clone, Serialize)]

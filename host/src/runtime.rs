@@ -6,34 +6,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::{Config, Engine, Store, UpdateDeadline};
 
 use crate::args::{ArgValue, Scalar, ScriptArgs};
 use crate::authz::{Authorizer, DecisionObserver, Policy};
 use crate::bindings::{Script, ScriptPre, wit_runner};
+use crate::limits::{Exceeded, Limits, Meter};
 use crate::log::{LogBuffer, LogLevel};
 use crate::outcome::{Alarm, ErrorType, Metric, MetricUnit, RunError, RunOutcome, Status};
 
 /// How often the engine's epoch advances; the deadline's granularity.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
-
-/// Resource limits of one run.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// Wall-clock deadline of the script.
-    pub timeout: Duration,
-    /// Cap on the guest's linear memory, in bytes.
-    pub memory: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            timeout: Duration::from_secs(300),
-            memory: 512 << 20,
-        }
-    }
-}
 
 /// Why a [`Runtime`] could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -53,17 +36,22 @@ pub(crate) struct HostState {
     /// Denials answered in this run; an uncaught "access denied" from the guest is believed
     /// only if the host actually denied something.
     pub(crate) denials: u32,
-    limits: StoreLimits,
+    pub(crate) meter: Meter,
 }
 
 impl HostState {
-    pub(crate) fn new(authz: Authorizer, log_level: LogLevel, memory: usize) -> Self {
+    pub(crate) fn new(
+        authz: Authorizer,
+        log_level: LogLevel,
+        limits: Limits,
+        cancel: Option<Arc<AtomicBool>>,
+    ) -> Self {
         Self {
             table: ResourceTable::new(),
             authz,
             log: LogBuffer::new(log_level),
             denials: 0,
-            limits: StoreLimitsBuilder::new().memory_size(memory).build(),
+            meter: Meter::new(limits, cancel),
         }
     }
 }
@@ -81,6 +69,9 @@ pub struct Job {
     pub limits: Limits,
     /// Sees every authorization decision of the run.
     pub observer: Option<Arc<dyn DecisionObserver>>,
+    /// When set to `true` (from any thread, e.g. a signal handler), the run stops within one
+    /// epoch tick (10 ms) and reports a cancellation.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl std::fmt::Debug for Job {
@@ -104,7 +95,13 @@ impl Job {
             log_level: LogLevel::Info,
             limits: Limits::default(),
             observer: None,
+            cancel: None,
         }
+    }
+
+    pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.cancel = Some(flag);
+        self
     }
 
     pub fn args(mut self, args: ScriptArgs) -> Self {
@@ -226,15 +223,26 @@ impl Runtime {
     /// the runtime stays usable.
     pub fn run(&self, job: Job) -> RunOutcome {
         let started = Instant::now();
+        let max_script = job.limits.max_script_bytes;
+        if max_script != 0 && job.script.len() > max_script {
+            let e = Exceeded::Limit("script size", max_script as u64);
+            return RunOutcome::early_error(ErrorType::LimitExceeded, &e.to_string(), vec![]);
+        }
+        let guest_limits = job.limits.for_guest();
         let state = HostState::new(
             Authorizer::new(job.policy, &job.principal, job.observer),
             job.log_level,
-            job.limits.memory,
+            job.limits,
+            job.cancel,
         );
         let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limits);
-        let ticks = job.limits.timeout.as_millis() / EPOCH_TICK.as_millis();
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX / 2).max(1));
+        store.limiter(|s| &mut s.meter);
+        // The deadline and cancellation are checked on every epoch tick.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut ctx| {
+            ctx.data_mut().meter.check_time()?;
+            Ok(UpdateDeadline::Continue(1))
+        });
 
         let args: Vec<(String, wit_runner::Argument)> = job
             .args
@@ -244,7 +252,7 @@ impl Runtime {
         let result = self.pre.instantiate(&mut store).and_then(|script| {
             script
                 .wrex_sdk_runner()
-                .call_run(&mut store, &job.script, &args)
+                .call_run(&mut store, &job.script, &args, guest_limits)
         });
         let elapsed = started.elapsed();
         let state = store.into_data();
@@ -259,27 +267,46 @@ fn finish(
 ) -> RunOutcome {
     let mut metrics = Vec::new();
     let mut alarms = Vec::new();
-    let (output, error) = match result {
-        Ok(Ok(output)) => {
+    let failure = |kind: ErrorType, message: String, alarms: &mut Vec<Alarm>| {
+        alarms.push(alarm("RexRunnerScriptExecutionFailure", &message));
+        (String::new(), Some(RunError::new(kind, &message)))
+    };
+    let (output, error) = match (result, &state.meter.exceeded) {
+        // A host-side limit decides the outcome, whatever the guest returned or how it trapped.
+        (_, Some(exceeded)) => {
+            let kind = match exceeded {
+                Exceeded::Timeout(_) => ErrorType::TimeoutExceeded,
+                Exceeded::Memory(_) => ErrorType::MemoryExceeded,
+                Exceeded::Limit(..) => ErrorType::LimitExceeded,
+                Exceeded::Cancelled => ErrorType::ScriptException,
+            };
+            metrics.push(Metric::count(
+                "RexRunnerScriptExecutionFailureCount",
+                "FailureCount",
+            ));
+            failure(kind, exceeded.to_string(), &mut alarms)
+        }
+        (Ok(Ok(output)), None) => {
             metrics.push(Metric::count(
                 "RexRunnerScriptExecutionSuccessCount",
                 "SuccessCount",
             ));
             (output, None)
         }
-        Ok(Err(failure)) => {
-            let kind = match failure.kind {
+        (Ok(Err(f)), None) => {
+            let kind = match f.kind {
                 wit_runner::FailureKind::Compile => {
-                    alarms.push(alarm("RexRunnerScriptCompilationFailure", &failure.message));
+                    alarms.push(alarm("RexRunnerScriptCompilationFailure", &f.message));
                     metrics.push(Metric::count(
                         "RexRunnerScriptCompilationFailureCount",
                         "FailureCount",
                     ));
                     ErrorType::ScriptException
                 }
+                wit_runner::FailureKind::LimitExceeded => ErrorType::LimitExceeded,
                 // Believed only if this host denied something in this run.
                 wit_runner::FailureKind::AccessDenied if state.denials > 0 => {
-                    alarms.push(alarm("RexRunnerPrivilegeEscalation", &failure.message));
+                    alarms.push(alarm("RexRunnerPrivilegeEscalation", &f.message));
                     metrics.push(Metric::count(
                         "RexRunnerPrivilegeEscalationCount",
                         "FailureCount",
@@ -288,31 +315,20 @@ fn finish(
                 }
                 _ => ErrorType::ScriptException,
             };
-            alarms.push(alarm("RexRunnerScriptExecutionFailure", &failure.message));
             metrics.push(Metric::count(
                 "RexRunnerScriptExecutionFailureCount",
                 "FailureCount",
             ));
-            (String::new(), Some(RunError::new(kind, &failure.message)))
+            failure(kind, f.message, &mut alarms)
         }
-        Err(trap) => {
-            let (kind, message) = if trap.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
-                (
-                    ErrorType::TimeoutExceeded,
-                    "Script terminated: wall-clock timeout exceeded".to_string(),
-                )
-            } else {
-                (
-                    ErrorType::InternalException,
-                    format!("the script guest failed: {trap:#}"),
-                )
-            };
+        (Err(trap), None) => {
+            let message = format!("the script guest failed: {trap:#}");
             alarms.push(alarm("RexRunnerInternalAlarm", &message));
             metrics.push(Metric::count(
                 "RexRunnerScriptExecutionFailureCount",
                 "FailureCount",
             ));
-            (String::new(), Some(RunError::new(kind, &message)))
+            failure(ErrorType::InternalException, message, &mut alarms)
         }
     };
     metrics.push(Metric::new(

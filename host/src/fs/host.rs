@@ -59,6 +59,7 @@ impl wit::HostDir for HostState {
     /// `open` on `Dir(path)`; `create` on `Dir(path)` with `create`, and on every missing
     /// directory the walk creates; `open` on the resolved `Dir` when a symlink was followed.
     fn open(&mut self, path: String, options: wit::OpenDirOptions) -> FsResult<Resource<DirRes>> {
+        self.meter.host_call()?;
         let path = normalize_absolute(&path)?;
         self.authorize(FsAction::Open, FsResource::Dir(path.clone()))?;
         if options.create {
@@ -83,6 +84,7 @@ impl wit::HostDir for HostState {
     }
 
     fn path(&mut self, dir: Resource<DirRes>) -> wasmtime::Result<String> {
+        self.meter.host_call()?;
         Ok(self.table.get(&dir)?.path.clone())
     }
 
@@ -96,6 +98,7 @@ impl wit::HostDir for HostState {
         name: String,
         options: wit::OpenFileOptions,
     ) -> FsResult<Resource<FileRes>> {
+        self.meter.host_call()?;
         validate_name(&name)?;
         if !options.read && !options.write {
             return Err(FsError::invalid_argument(
@@ -224,6 +227,7 @@ impl wit::HostDir for HostState {
     ///
     /// `read` on the `Dir`.
     fn list_entries(&mut self, dir: Resource<DirRes>) -> FsResult<Vec<wit::DirEntry>> {
+        self.meter.host_call()?;
         let path = self.table.get(&dir)?.path.clone();
         self.authorize(FsAction::Read, FsResource::Dir(path.clone()))?;
         let res = self.table.get(&dir)?;
@@ -236,6 +240,7 @@ impl wit::HostDir for HostState {
     ///
     /// `stat` on the `Dir`.
     fn metadata(&mut self, dir: Resource<DirRes>) -> FsResult<wit::Metadata> {
+        self.meter.host_call()?;
         let path = self.table.get(&dir)?.path.clone();
         self.authorize(FsAction::Stat, FsResource::Dir(path.clone()))?;
         metadata_of(self.table.get(&dir)?.dir.as_fd(), &path)
@@ -245,6 +250,7 @@ impl wit::HostDir for HostState {
     ///
     /// `create` on `Dir(dir/name)`.
     fn create_dir(&mut self, dir: Resource<DirRes>, name: String) -> FsResult<()> {
+        self.meter.host_call()?;
         validate_name(&name)?;
         let path = join(&self.table.get(&dir)?.path, &name);
         self.authorize(FsAction::Create, FsResource::Dir(path.clone()))?;
@@ -258,6 +264,7 @@ impl wit::HostDir for HostState {
     /// `delete` on the `Dir`; with `recursive`, `delete` on every entry below it (as `File` or
     /// `Dir`), all before anything is deleted.
     fn delete(&mut self, dir: Resource<DirRes>, recursive: bool) -> FsResult<()> {
+        self.meter.host_call()?;
         let path = self.table.get(&dir)?.path.clone();
         if self.table.get(&dir)?.parent.is_none() {
             return Err(FsError::invalid_argument("refusing to delete `/`".into()));
@@ -303,6 +310,7 @@ impl wit::HostDir for HostState {
         name: String,
         recursive: bool,
     ) -> FsResult<()> {
+        self.meter.host_call()?;
         validate_name(&name)?;
         let path = join(&self.table.get(&dir)?.path, &name);
         let as_file = FsResource::File(path.clone());
@@ -356,6 +364,7 @@ impl wit::HostDir for HostState {
 
 impl wit::HostFile for HostState {
     fn path(&mut self, file: Resource<FileRes>) -> wasmtime::Result<String> {
+        self.meter.host_call()?;
         Ok(self.table.get(&file)?.path.clone())
     }
 
@@ -363,6 +372,7 @@ impl wit::HostFile for HostState {
     ///
     /// `read` on the `File`.
     fn read(&mut self, file: Resource<FileRes>, offset: u64, len: u32) -> FsResult<Vec<u8>> {
+        self.meter.host_call()?;
         let res = self.table.get(&file)?;
         let path = res.path.clone();
         if !res.readable {
@@ -384,6 +394,7 @@ impl wit::HostFile for HostState {
             }
         }
         buf.truncate(filled);
+        self.meter.charge_read(filled)?;
         Ok(buf)
     }
 
@@ -391,6 +402,7 @@ impl wit::HostFile for HostState {
     ///
     /// `write` on the `File`.
     fn write(&mut self, file: Resource<FileRes>, contents: Vec<u8>) -> FsResult<Resource<FileRes>> {
+        self.meter.host_call()?;
         let res = self.table.get(&file)?;
         let path = res.path.clone();
         if !res.writable {
@@ -399,6 +411,7 @@ impl wit::HostFile for HostState {
             ))));
         }
         self.authorize(FsAction::Write, FsResource::File(path.clone()))?;
+        self.meter.charge_write(contents.len())?;
         let res = self.table.get(&file)?;
         let mode = rustix::fs::fstat(res.file.as_fd())
             .map_err(|e| FsError::io(e, &path))?
@@ -434,6 +447,7 @@ impl wit::HostFile for HostState {
     ///
     /// `write` on the `File`.
     fn append(&mut self, file: Resource<FileRes>, contents: Vec<u8>) -> FsResult<()> {
+        self.meter.host_call()?;
         let res = self.table.get(&file)?;
         let path = res.path.clone();
         if !res.writable {
@@ -442,6 +456,7 @@ impl wit::HostFile for HostState {
             ))));
         }
         self.authorize(FsAction::Write, FsResource::File(path.clone()))?;
+        self.meter.charge_write(contents.len())?;
         let res = self.table.get(&file)?;
         let fd = res.file.as_fd();
         let fl = rustix::fs::fcntl_getfl(fd).map_err(|e| FsError::io(e, &path))?;
@@ -456,12 +471,14 @@ impl wit::HostFile for HostState {
     ///
     /// `stat` on the `File`.
     fn metadata(&mut self, file: Resource<FileRes>) -> FsResult<wit::Metadata> {
+        self.meter.host_call()?;
         let path = self.table.get(&file)?.path.clone();
         self.authorize(FsAction::Stat, FsResource::File(path.clone()))?;
         metadata_of(self.table.get(&file)?.file.as_fd(), &path)
     }
 
     fn entry(&mut self, file: Resource<FileRes>) -> FsResult<wit::DirEntry> {
+        self.meter.host_call()?;
         let res = self.table.get(&file)?;
         let st = rustix::fs::fstat(res.file.as_fd()).map_err(|e| FsError::io(e, &res.path))?;
         Ok(wit::DirEntry {
@@ -475,6 +492,7 @@ impl wit::HostFile for HostState {
     ///
     /// `delete` on the `File`.
     fn delete(&mut self, file: Resource<FileRes>) -> FsResult<()> {
+        self.meter.host_call()?;
         let path = self.table.get(&file)?.path.clone();
         self.authorize(FsAction::Delete, FsResource::File(path.clone()))?;
         let res = self.table.get(&file)?;

@@ -85,6 +85,12 @@ impl From<Denied> for FsError {
     }
 }
 
+impl From<wasmtime::Error> for FsError {
+    fn from(e: wasmtime::Error) -> Self {
+        Self::Trap(e)
+    }
+}
+
 impl From<wasmtime::component::ResourceTableError> for FsError {
     fn from(e: wasmtime::component::ResourceTableError) -> Self {
         Self::Trap(wasmtime::Error::new(e))

@@ -8,6 +8,7 @@ use wasmtime::component::Resource;
 use super::{DirRes, FileRes, FsError, MAX_READ_CHUNK};
 use crate::authz::{Authorizer, Policy};
 use crate::bindings::wit_fs::{Error, HostDir, HostFile, OpenDirOptions, OpenFileOptions};
+use crate::limits::Limits;
 use crate::log::LogLevel;
 use crate::runtime::HostState;
 
@@ -48,7 +49,7 @@ impl Fixture {
             self.path("ok")
         );
         let authz = Authorizer::new(Policy::parse(&text).unwrap(), "tester", None);
-        HostState::new(authz, LogLevel::Info, 1 << 20)
+        HostState::new(authz, LogLevel::Info, Limits::default(), None)
     }
 }
 

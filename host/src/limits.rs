@@ -1,0 +1,237 @@
+//! Resource limits of a run, and the per-run meter that enforces the host-side ones.
+//!
+//! | limit | enforced by | error type |
+//! |---|---|---|
+//! | `timeout` | epoch interruption (every 10 ms) and every host call | `TIMEOUT_EXCEEDED` |
+//! | `memory` | the store's resource limiter (linear-memory growth) | `MEMORY_EXCEEDED` |
+//! | `max_operations`, `max_call_depth`, `max_expr_depth`, `max_string_size`, `max_array_size`, `max_map_size`, `max_output` | the Rhai engine in the guest | `LIMIT_EXCEEDED` |
+//! | `max_host_calls`, `max_read_bytes`, `max_write_bytes` | every host call | `LIMIT_EXCEEDED` |
+//! | `max_script_bytes` | before the run | `LIMIT_EXCEEDED` |
+//!
+//! Host-side limits end the run with a trap, so a script cannot `catch` them; the guest's
+//! Rhai limit errors are not catchable either.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::bindings::wit_runner;
+
+/// Resource limits of one run. `0` means unlimited for the count and size limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Wall-clock deadline of the run.
+    pub timeout: Duration,
+    /// Cap on the sandbox's linear memory, in bytes.
+    pub memory: usize,
+    /// Rhai operations.
+    pub max_operations: u64,
+    /// Depth of script function calls.
+    pub max_call_depth: u32,
+    /// Nesting depth of expressions (top level; inside functions it is half).
+    pub max_expr_depth: u32,
+    /// Length of one string, in bytes (off by default, see [`Limits::default`]).
+    pub max_string_size: u32,
+    /// Elements of one array, nested arrays included (off by default).
+    pub max_array_size: u32,
+    /// Entries of one object map, nested maps included (off by default).
+    pub max_map_size: u32,
+    /// Length of the result's `output`, in bytes.
+    pub max_output: u32,
+    /// Calls from the guest to the host (file operations and log entries).
+    pub max_host_calls: u64,
+    /// Bytes read from files.
+    pub max_read_bytes: u64,
+    /// Bytes written to files.
+    pub max_write_bytes: u64,
+    /// Length of the script source, in bytes.
+    pub max_script_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(60),
+            memory: 256 << 20,
+            max_operations: 500_000_000,
+            max_call_depth: 64,
+            max_expr_depth: 64,
+            // Off by default: when any of Rhai's data-size limits is set, Rhai recomputes the
+            // size of a whole container after every mutation (an array `push` costs O(length),
+            // so building an array of n elements costs O(n²): 200,000 pushes took 44 s). The
+            // memory cap bounds data sizes instead; set these for finer errors.
+            max_string_size: 0,
+            max_array_size: 0,
+            max_map_size: 0,
+            max_output: 16 << 20,
+            max_host_calls: 1_000_000,
+            max_read_bytes: 1 << 30,
+            max_write_bytes: 1 << 30,
+            max_script_bytes: 8 << 20,
+        }
+    }
+}
+
+impl Limits {
+    /// No limit at all except the ones without which a run cannot be bounded (a day of wall
+    /// clock and 4 GiB of memory, wasm32's address space).
+    pub fn unlimited() -> Self {
+        Self {
+            timeout: Duration::from_secs(86_400),
+            memory: 4 << 30,
+            max_operations: 0,
+            max_call_depth: 0,
+            max_expr_depth: 0,
+            max_string_size: 0,
+            max_array_size: 0,
+            max_map_size: 0,
+            max_output: 0,
+            max_host_calls: 0,
+            max_read_bytes: 0,
+            max_write_bytes: 0,
+            max_script_bytes: 0,
+        }
+    }
+
+    pub(crate) fn for_guest(&self) -> wit_runner::Limits {
+        wit_runner::Limits {
+            max_operations: self.max_operations,
+            max_call_depth: self.max_call_depth,
+            max_expr_depth: self.max_expr_depth,
+            max_function_expr_depth: self.max_expr_depth / 2,
+            max_string_size: self.max_string_size,
+            max_array_size: self.max_array_size,
+            max_map_size: self.max_map_size,
+            max_output: self.max_output,
+        }
+    }
+}
+
+/// Which limit ended a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exceeded {
+    Timeout(Duration),
+    Memory(usize),
+    /// A count or size limit: its name and maximum.
+    Limit(&'static str, u64),
+    /// The run was cancelled from outside (e.g. SIGTERM to `wrex run`).
+    Cancelled,
+}
+
+impl std::fmt::Display for Exceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Timeout(t) => write!(f, "Script terminated: timeout of {t:?} exceeded"),
+            Self::Memory(m) => write!(f, "Script terminated: memory limit of {m} bytes exceeded"),
+            Self::Limit(name, max) => write!(f, "Limit exceeded: {name} (the maximum is {max})"),
+            Self::Cancelled => f.write_str("Script terminated: cancelled (SIGTERM or SIGINT)"),
+        }
+    }
+}
+
+/// Meters one run; lives in the store.
+#[derive(Debug)]
+pub(crate) struct Meter {
+    limits: Limits,
+    deadline: Instant,
+    cancel: Option<Arc<AtomicBool>>,
+    host_calls: u64,
+    read: u64,
+    written: u64,
+    pub(crate) exceeded: Option<Exceeded>,
+}
+
+fn over(used: u64, max: u64) -> bool {
+    max != 0 && used > max
+}
+
+impl Meter {
+    pub(crate) fn new(limits: Limits, cancel: Option<Arc<AtomicBool>>) -> Self {
+        Self {
+            deadline: Instant::now() + limits.timeout,
+            limits,
+            cancel,
+            host_calls: 0,
+            read: 0,
+            written: 0,
+            exceeded: None,
+        }
+    }
+
+    fn fail(&mut self, e: Exceeded) -> wasmtime::Error {
+        let error = wasmtime::format_err!("{e}");
+        self.exceeded.get_or_insert(e);
+        error
+    }
+
+    /// Checked every epoch tick and on every host call.
+    pub(crate) fn check_time(&mut self) -> wasmtime::Result<()> {
+        if self
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            return Err(self.fail(Exceeded::Cancelled));
+        }
+        if Instant::now() >= self.deadline {
+            return Err(self.fail(Exceeded::Timeout(self.limits.timeout)));
+        }
+        Ok(())
+    }
+
+    /// Counts one host call.
+    pub(crate) fn host_call(&mut self) -> wasmtime::Result<()> {
+        self.check_time()?;
+        self.host_calls += 1;
+        if over(self.host_calls, self.limits.max_host_calls) {
+            return Err(self.fail(Exceeded::Limit("host calls", self.limits.max_host_calls)));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn charge_read(&mut self, bytes: usize) -> wasmtime::Result<()> {
+        self.read = self.read.saturating_add(bytes as u64);
+        if over(self.read, self.limits.max_read_bytes) {
+            return Err(self.fail(Exceeded::Limit("bytes read", self.limits.max_read_bytes)));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn charge_write(&mut self, bytes: usize) -> wasmtime::Result<()> {
+        self.written = self.written.saturating_add(bytes as u64);
+        if over(self.written, self.limits.max_write_bytes) {
+            return Err(self.fail(Exceeded::Limit(
+                "bytes written",
+                self.limits.max_write_bytes,
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl wasmtime::ResourceLimiter for Meter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.limits.memory {
+            return Err(self.fail(Exceeded::Memory(self.limits.memory)));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        const MAX_TABLE: usize = 100_000;
+        if desired > MAX_TABLE {
+            return Err(self.fail(Exceeded::Limit("table elements", MAX_TABLE as u64)));
+        }
+        Ok(true)
+    }
+}
