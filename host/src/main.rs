@@ -177,6 +177,7 @@ enum Format {
 }
 
 struct Inputs {
+    cancel: Arc<AtomicBool>,
     script: PathBuf,
     policy: PathBuf,
     args: Option<PathBuf>,
@@ -184,6 +185,14 @@ struct Inputs {
 }
 
 fn main() -> ExitCode {
+    // SIGTERM and SIGINT stop the script within one 10 ms tick, and a result is still printed.
+    // Installed first, so that a signal during start-up is not lost.
+    let cancel = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&cancel)) {
+            eprintln!("warning: could not install a handler for signal {signal}: {e}");
+        }
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("WREX_LOG")
@@ -199,6 +208,7 @@ fn main() -> ExitCode {
             args,
             common,
         }) => Inputs {
+            cancel,
             script,
             policy,
             args,
@@ -206,6 +216,7 @@ fn main() -> ExitCode {
         },
         None => match (cli.script_file, cli.policy_file) {
             (Some(script), Some(policy)) => Inputs {
+                cancel,
                 script,
                 policy,
                 args: cli.script_arguments_file,
@@ -339,18 +350,11 @@ fn run(inputs: Inputs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return early(ErrorType::InternalException, &e.to_string(), vec![]),
     };
-    // SIGTERM and SIGINT stop the script (within one 10 ms tick); a result is still printed.
-    let cancel = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&cancel)) {
-            tracing::warn!("could not install a handler for signal {signal}: {e}");
-        }
-    }
     let mut job = Job::new(script, policy)
         .args(args)
         .log_level(log_level)
         .limits(limits)
-        .cancel_flag(cancel);
+        .cancel_flag(inputs.cancel);
     if let Some(principal) = &common.principal {
         job = job.principal(principal.clone());
     }

@@ -354,3 +354,93 @@ fn principal_flag_overrides_the_os_user() {
         "{v}"
     );
 }
+
+#[test]
+fn sigterm_stops_the_script_and_a_result_is_still_printed() {
+    for signal in ["-TERM", "-INT"] {
+        let child = Command::new(env!("CARGO_BIN_EXE_wrex"))
+            .args([
+                "-s",
+                "tests/scripts/infinite_loop.rhai",
+                "-p",
+                "examples/hello/policy.cedar",
+            ])
+            .args(["--max-operations", "0", "--timeout", "60"])
+            .current_dir(repo())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        let started = std::time::Instant::now();
+        let killed = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let out = child.wait_with_output().unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        assert_eq!(out.status.code(), Some(0), "{signal}: {out:?}");
+        let v = json(&out);
+        assert_eq!(v["status"], "ERROR");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("cancelled"),
+            "{v}"
+        );
+    }
+}
+
+#[test]
+fn limit_flags_reach_the_run() {
+    let out = wrex(&[
+        "-s",
+        "tests/scripts/infinite_loop.rhai",
+        "-p",
+        "examples/hello/policy.cedar",
+        "--max-operations",
+        "1000",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out);
+    assert_eq!(v["error"]["error_type"], "LIMIT_EXCEEDED", "{v}");
+    let out = wrex(&[
+        "-s",
+        "tests/scripts/infinite_loop.rhai",
+        "-p",
+        "examples/hello/policy.cedar",
+        "--timeout",
+        "0.2",
+        "--max-operations",
+        "0",
+    ]);
+    assert_eq!(json(&out)["error"]["error_type"], "TIMEOUT_EXCEEDED");
+    let out = wrex(&[
+        "-s",
+        "tests/scripts/infinite_loop.rhai",
+        "-p",
+        "examples/hello/policy.cedar",
+        "--timeout",
+        "-1",
+    ]);
+    assert_early(&out, "VALIDATION_EXCEPTION", "--timeout");
+    let out = wrex(&[
+        "-s",
+        "tests/scripts/infinite_loop.rhai",
+        "-p",
+        "examples/hello/policy.cedar",
+        "--max-script-size",
+        "10",
+    ]);
+    assert_early(&out, "LIMIT_EXCEEDED", "larger than 10 bytes");
+}
+
+#[test]
+fn a_script_that_is_not_utf8_is_refused() {
+    let sb = Sandbox::new();
+    let path = sb.path("bad.rhai");
+    std::fs::write(&path, b"let x = \"\xff\xfe\";").unwrap();
+    let out = wrex(&["-s", p(&path), "-p", "examples/hello/policy.cedar"]);
+    assert_early(&out, "COMMUNICATION_EXCEPTION", "valid UTF-8");
+}

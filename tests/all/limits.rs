@@ -239,3 +239,25 @@ fn a_policy_file_over_the_size_limit_is_refused() {
     let err = Policy::from_file(&path).unwrap_err();
     assert!(matches!(err, wrex::PolicyError::TooLarge { .. }), "{err}");
 }
+
+#[test]
+fn a_cancelled_run_stops_promptly() {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let setter = flag.clone();
+    let limits = Limits {
+        max_operations: 0,
+        ..Limits::default()
+    };
+    let started = Instant::now();
+    let handle = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        setter.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let job = Job::new(script("infinite_loop"), Policy::parse("").unwrap())
+        .limits(limits)
+        .cancel_flag(flag);
+    let out = runtime().run(job);
+    handle.join().unwrap();
+    assert_limit(&out, ErrorType::ScriptException, "cancelled");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
