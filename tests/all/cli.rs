@@ -422,7 +422,7 @@ fn limit_flags_reach_the_run() {
         "-p",
         "examples/hello/policy.cedar",
         "--timeout",
-        "-1",
+        "0",
     ]);
     assert_early(&out, "VALIDATION_EXCEPTION", "--timeout");
     let out = wrex(&[
