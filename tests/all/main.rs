@@ -9,6 +9,7 @@
 //!   read or written outside the policy.
 //! - `limits`: runaway scripts (time, memory) are stopped and the runtime keeps serving.
 //! - `component`: the guest component's imports are exactly wrex's own interfaces.
+//! - `soak` (ignored; `scripts/soak.sh`): 10,000 runs in one process, memory must stay flat.
 //! - `cli`: the built `wrex` binary: formats, exit codes, Rex flags, bad input files.
 
 mod authz;
@@ -18,4 +19,5 @@ mod escape;
 mod limits;
 mod policy;
 mod scripts;
+mod soak;
 mod util;
