@@ -362,3 +362,38 @@ fn alarm(kind: &str, message: &str) -> Alarm {
         alarm_details: Some(details),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use wasmtime::component::Component;
+
+    use super::*;
+
+    /// A guest that passes a handle it was never given is trapped; the host process and the
+    /// runtime are unaffected.
+    #[test]
+    fn a_guest_passing_a_bogus_handle_traps_and_the_host_is_fine() {
+        let runtime = Runtime::new().unwrap();
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/programs/bogus_handle.wat"
+        );
+        let bytes = wat::parse_file(path).unwrap();
+        let component = Component::new(&runtime.engine, &bytes).unwrap();
+        let mut linker: Linker<HostState> = Linker::new(&runtime.engine);
+        Script::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).unwrap();
+        let authz = Authorizer::new(Policy::parse("").unwrap(), "tester", None);
+        let state = HostState::new(authz, LogLevel::Info, Limits::default(), None);
+        let mut store = Store::new(&runtime.engine, state);
+        store.set_epoch_deadline(1_000);
+        let instance = linker.instantiate(&mut store, &component).unwrap();
+        let run = instance
+            .get_typed_func::<(), ()>(&mut store, "run")
+            .unwrap();
+        let trap = run.call(&mut store, ()).unwrap_err();
+        assert!(format!("{trap:?}").contains("handle"), "{trap:?}");
+
+        let out = runtime.run(Job::new("40 + 2", Policy::parse("").unwrap()));
+        assert_eq!(out.output, "42", "{out:?}");
+    }
+}
