@@ -1,0 +1,17 @@
+//! Policy loading (parse + strict validation against the schema) never panics; an accepted
+//! policy can decide.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use wrex::Policy;
+use wrex::authz::{Authorizer, FsAction, FsResource};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(policy) = Policy::parse(text) {
+        let authz = Authorizer::new(policy, "fuzz", None);
+        let _ = authz.authorize(FsAction::Read, &FsResource::File("/tmp/fuzz/a".into()));
+    }
+});
