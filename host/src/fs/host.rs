@@ -2,7 +2,7 @@
 //! validate the arguments → authorize with Cedar → act on the held descriptors.
 
 use std::io::Write;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::FileExt;
 
 use rustix::fs::{AtFlags, Mode, OFlags};
@@ -11,7 +11,7 @@ use wasmtime::component::Resource;
 
 use super::path::{join, normalize_absolute, validate_name};
 use super::{
-    DirRes, FileRes, FsError, MAX_LINKS, MAX_READ_CHUNK, Walk, dir_from_fd, ensure_same,
+    DirRes, FileRes, FsError, MAX_LINKS, MAX_READ_CHUNK, Planned, Walk, dir_from_fd, ensure_same,
     metadata_of, plan_tree, read_entries, read_symlink, remove_planned, walk,
 };
 use crate::authz::{FsAction, FsResource};
@@ -29,6 +29,37 @@ impl HostState {
                 Err(denied.into())
             }
         }
+    }
+
+    /// Plans a recursive delete of everything below `fd` (at `path`), authorizing `delete` on
+    /// every entry before anything is deleted.
+    fn plan_recursive_delete(&mut self, fd: BorrowedFd<'_>, path: &str) -> FsResult<Vec<Planned>> {
+        let mut count = 0;
+        plan_tree(fd, path, &mut count, &mut |is_dir, p| {
+            let resource = if is_dir {
+                FsResource::Dir(p.to_string())
+            } else {
+                FsResource::File(p.to_string())
+            };
+            self.authorize(FsAction::Delete, resource)
+        })
+    }
+
+    /// The path of a file handle that must have been opened with `mode` (`read` or `write`).
+    fn handle_path(&self, file: &Resource<FileRes>, mode: &str) -> FsResult<String> {
+        let res = self.table.get(file)?;
+        let allowed = if mode == "read" {
+            res.readable
+        } else {
+            res.writable
+        };
+        if allowed {
+            return Ok(res.path.clone());
+        }
+        Err(FsError::Guest(wit::Error::BadHandleMode(format!(
+            "`{}` was not opened for {mode}ing: set `{mode}(true)` in OpenFileOptions",
+            res.path
+        ))))
     }
 
     /// Whether the policy would permit, without recording a decision (used only to pick which
@@ -277,15 +308,7 @@ impl wit::HostDir for HostState {
                 .dir
                 .try_clone()
                 .map_err(|e| FsError::io(e, &path))?;
-            let mut count = 0;
-            plan_tree(fd.as_fd(), &path, &mut count, &mut |is_dir, p| {
-                let resource = if is_dir {
-                    FsResource::Dir(p.to_string())
-                } else {
-                    FsResource::File(p.to_string())
-                };
-                self.authorize(FsAction::Delete, resource)
-            })?
+            self.plan_recursive_delete(fd.as_fd(), &path)?
         } else {
             Vec::new()
         };
@@ -340,15 +363,7 @@ impl wit::HostDir for HostState {
         )
         .map_err(|e| FsError::io(e, &path))?;
         if recursive {
-            let mut count = 0;
-            let plan = plan_tree(fd.as_fd(), &path, &mut count, &mut |is_dir, p| {
-                let resource = if is_dir {
-                    FsResource::Dir(p.to_string())
-                } else {
-                    FsResource::File(p.to_string())
-                };
-                self.authorize(FsAction::Delete, resource)
-            })?;
+            let plan = self.plan_recursive_delete(fd.as_fd(), &path)?;
             ensure_same(parent.as_fd(), &name, fd.as_fd(), &path)?;
             remove_planned(fd.as_fd(), &path, &plan)?;
         }
@@ -373,13 +388,7 @@ impl wit::HostFile for HostState {
     /// `read` on the `File`.
     fn read(&mut self, file: Resource<FileRes>, offset: u64, len: u32) -> FsResult<Vec<u8>> {
         self.meter.host_call()?;
-        let res = self.table.get(&file)?;
-        let path = res.path.clone();
-        if !res.readable {
-            return Err(FsError::Guest(wit::Error::BadHandleMode(format!(
-                "`{path}` was not opened for reading: set `read(true)` in OpenFileOptions"
-            ))));
-        }
+        let path = self.handle_path(&file, "read")?;
         self.authorize(FsAction::Read, FsResource::File(path.clone()))?;
         let res = self.table.get(&file)?;
         let want = len.min(MAX_READ_CHUNK) as usize;
@@ -403,13 +412,7 @@ impl wit::HostFile for HostState {
     /// `write` on the `File`.
     fn write(&mut self, file: Resource<FileRes>, contents: Vec<u8>) -> FsResult<Resource<FileRes>> {
         self.meter.host_call()?;
-        let res = self.table.get(&file)?;
-        let path = res.path.clone();
-        if !res.writable {
-            return Err(FsError::Guest(wit::Error::BadHandleMode(format!(
-                "`{path}` was not opened for writing: set `write(true)` in OpenFileOptions"
-            ))));
-        }
+        let path = self.handle_path(&file, "write")?;
         self.authorize(FsAction::Write, FsResource::File(path.clone()))?;
         self.meter.charge_write(contents.len())?;
         let res = self.table.get(&file)?;
@@ -448,13 +451,7 @@ impl wit::HostFile for HostState {
     /// `write` on the `File`.
     fn append(&mut self, file: Resource<FileRes>, contents: Vec<u8>) -> FsResult<()> {
         self.meter.host_call()?;
-        let res = self.table.get(&file)?;
-        let path = res.path.clone();
-        if !res.writable {
-            return Err(FsError::Guest(wit::Error::BadHandleMode(format!(
-                "`{path}` was not opened for writing: set `write(true)` in OpenFileOptions"
-            ))));
-        }
+        let path = self.handle_path(&file, "write")?;
         self.authorize(FsAction::Write, FsResource::File(path.clone()))?;
         self.meter.charge_write(contents.len())?;
         let res = self.table.get(&file)?;
