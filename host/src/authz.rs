@@ -2,15 +2,16 @@
 //! built-in schema once, at load; each host operation then asks [`Authorizer::authorize`], which
 //! returns a [`Granted`] proof that the operations on the system require.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
 use cedar_policy::{
-    Context, Decision as CedarDecision, Entities, Entity, EntityId, EntityTypeName, EntityUid,
-    PolicySet, Request, RestrictedExpression, Schema, ValidationMode, Validator,
+    ActionConstraint, Context, Decision as CedarDecision, Entities, Entity, EntityId,
+    EntityTypeName, EntityUid, PolicySet, Request, RestrictedExpression, Schema, ValidationMode,
+    Validator,
 };
 use miette::Diagnostic;
 
@@ -55,10 +56,54 @@ pub enum PolicyError {
 /// Largest policy text accepted, in bytes. (10,000 typical policies take about 1.5 MiB.)
 pub const MAX_POLICY_BYTES: u64 = 8 << 20;
 
-/// A parsed policy set, strictly validated against [`schema`]. Cheap to share across runs.
+/// A parsed policy set, strictly validated against [`schema`], and indexed by action: a
+/// request is evaluated only against the policies whose action scope can match its action.
+/// Cheap to clone and share across runs and threads.
 #[derive(Debug, Clone)]
 pub struct Policy {
     set: Arc<PolicySet>,
+    by_action: Arc<HashMap<FsAction, PolicySet>>,
+}
+
+/// The schema's action entities (with their action-group parents), for the index.
+fn action_entities() -> &'static Entities {
+    static ACTIONS: OnceLock<Entities> = OnceLock::new();
+    ACTIONS.get_or_init(|| {
+        schema()
+            .action_entities()
+            .unwrap_or_else(|_| Entities::empty())
+    })
+}
+
+/// Whether a policy's action scope can match `action` (directly, or through a group the
+/// action belongs to).
+fn scope_matches(policy: &cedar_policy::Policy, action: &EntityUid) -> bool {
+    let in_group = |e: &EntityUid| {
+        e == action
+            || action_entities()
+                .ancestors(action)
+                .is_some_and(|mut ancestors| ancestors.any(|a| a == e))
+    };
+    match policy.action_constraint() {
+        ActionConstraint::Any => true,
+        ActionConstraint::Eq(e) => &e == action,
+        ActionConstraint::In(list) => list.iter().any(in_group),
+    }
+}
+
+fn index_by_action(set: &PolicySet) -> HashMap<FsAction, PolicySet> {
+    FsAction::ALL
+        .iter()
+        .map(|&action| {
+            let uid = action.uid();
+            let mut subset = PolicySet::new();
+            for policy in set.policies().filter(|p| scope_matches(p, &uid)) {
+                // INVARIANT: ids are unique in `set`, so they are unique in the subset.
+                let _ = subset.add(policy.clone());
+            }
+            (action, subset)
+        })
+        .collect()
 }
 
 impl Policy {
@@ -108,7 +153,11 @@ impl Policy {
         for warning in result.validation_warnings() {
             tracing::warn!(target: "wrex::policy", "{}", describe(warning, text, name));
         }
-        Ok(Self { set: Arc::new(set) })
+        let by_action = index_by_action(&set);
+        Ok(Self {
+            set: Arc::new(set),
+            by_action: Arc::new(by_action),
+        })
     }
 
     /// Number of policies (and templates' linked policies) in the set.
@@ -123,6 +172,11 @@ impl Policy {
 
     /// A policy's display name: its `@id("…")` annotation if it has one, else Cedar's id
     /// (`policy0`, `policy1` … in file order).
+    /// The policies that can apply to `action`.
+    fn for_action(&self, action: FsAction) -> &PolicySet {
+        self.by_action.get(&action).unwrap_or(&self.set)
+    }
+
     fn display_id(&self, id: &cedar_policy::PolicyId) -> String {
         self.set
             .annotation(id, "id")
@@ -175,6 +229,15 @@ pub enum FsAction {
 }
 
 impl FsAction {
+    pub const ALL: [FsAction; 6] = [
+        Self::Open,
+        Self::Read,
+        Self::Write,
+        Self::Create,
+        Self::Delete,
+        Self::Stat,
+    ];
+
     /// The action's Cedar id (`file_system::Action::"<name>"`).
     pub fn name(self) -> &'static str {
         match self {
@@ -417,9 +480,10 @@ impl Authorizer {
             Ok(e) => e,
             Err(e) => return (false, vec![], vec![format!("invalid entities: {e}")]),
         };
-        let response = self
-            .cedar
-            .is_authorized(&request, &self.policy.set, &entities);
+        // Only the policies whose action scope can match: the same decision, without
+        // evaluating policies about other actions.
+        let policies = self.policy.for_action(action);
+        let response = self.cedar.is_authorized(&request, policies, &entities);
         let diagnostics = response.diagnostics();
         let policies = diagnostics
             .reason()
@@ -440,6 +504,20 @@ mod tests {
         assert_eq!(line_column("ab\ncd", 0), (1, 1));
         assert_eq!(line_column("ab\ncd", 4), (2, 2));
         assert_eq!(line_column("é\nx", 3), (2, 1));
+    }
+
+    #[test]
+    fn the_index_holds_only_policies_that_can_match() {
+        let text = "permit (principal, action == file_system::Action::\"write\", resource);\n\
+                    permit (principal, action in file_system::Action::\"SafeIO\", resource);\n\
+                    permit (principal, action, resource);\n\
+                    forbid (principal, action in [file_system::Action::\"read\", file_system::Action::\"stat\"], resource);";
+        let policy = Policy::parse(text).unwrap();
+        let count = |a| policy.for_action(a).policies().count();
+        assert_eq!(count(FsAction::Write), 3);
+        assert_eq!(count(FsAction::Read), 3);
+        assert_eq!(count(FsAction::Stat), 3);
+        assert_eq!(count(FsAction::Open), 2);
     }
 
     #[test]

@@ -111,3 +111,34 @@ fn every_decision_is_observed() {
         "default deny has no deciding policy"
     );
 }
+
+#[test]
+fn the_action_index_keeps_every_decision() {
+    // A mix of scopes: any action, one action, a list, a group, forbids; the index must
+    // not change a single decision.
+    let text = std::fs::read_to_string(repo().join("tests/policies/index_mix.cedar")).unwrap();
+    let (a, _) = (
+        Authorizer::new(Policy::parse(&text).unwrap(), "u", None),
+        (),
+    );
+    let expect = [
+        (FsAction::Read, "/any/x", true),
+        (FsAction::Delete, "/any/x", true),
+        (FsAction::Read, "/one/x", true),
+        (FsAction::Write, "/one/x", false),
+        (FsAction::Stat, "/list/x", true),
+        (FsAction::Open, "/list/x", true),
+        (FsAction::Create, "/list/x", false),
+        (FsAction::Create, "/group/x", true),
+        (FsAction::Write, "/group/secret", false),
+        (FsAction::Read, "/group/secret", true),
+        (FsAction::Read, "/nowhere", false),
+    ];
+    for (action, path, allowed) in expect {
+        assert_eq!(
+            a.authorize(action, &file(path)).is_ok(),
+            allowed,
+            "{action:?} {path}"
+        );
+    }
+}
