@@ -81,6 +81,11 @@ struct Common {
     #[arg(long, value_name = "NAME")]
     principal: Option<String>,
 
+    /// Confine the script to DIR, which becomes its `/` (script paths and Cedar resources are
+    /// resolved inside it).
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -357,6 +362,9 @@ fn run(inputs: Inputs) -> ExitCode {
         .cancel_flag(inputs.cancel);
     if let Some(principal) = &common.principal {
         job = job.principal(principal.clone());
+    }
+    if let Some(root) = &common.root {
+        job = job.root(root.clone());
     }
     let mut outcome = runtime.run(job);
     if let Some(metrics) = outcome.metrics.as_mut() {

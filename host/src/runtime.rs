@@ -1,6 +1,7 @@
 //! The embedding API: a [`Runtime`] (engine + compiled guest, built once, shared across
 //! threads) runs [`Job`]s, each in a fresh store with its own policy, principal and limits.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -37,6 +38,8 @@ pub(crate) struct HostState {
     /// only if the host actually denied something.
     pub(crate) denials: u32,
     pub(crate) meter: Meter,
+    /// The run's `/` when it has a tenant root; `None` for the host's `/`.
+    pub(crate) root: Option<cap_std::fs::Dir>,
 }
 
 impl HostState {
@@ -52,6 +55,7 @@ impl HostState {
             log: LogBuffer::new(log_level),
             denials: 0,
             meter: Meter::new(limits, cancel),
+            root: None,
         }
     }
 }
@@ -72,6 +76,9 @@ pub struct Job {
     /// When set to `true` (from any thread, e.g. a signal handler), the run stops within one
     /// epoch tick (10 ms) and reports a cancellation.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// A directory that becomes the run's `/`: every script path, and so every Cedar resource,
+    /// is resolved inside it (`..` stops at it, absolute symlinks restart at it).
+    pub root: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Job {
@@ -96,7 +103,14 @@ impl Job {
             limits: Limits::default(),
             observer: None,
             cancel: None,
+            root: None,
         }
+    }
+
+    /// Confines the run to `dir`, which becomes its `/` (see [`Job::root`](Job#structfield.root)).
+    pub fn root(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.root = Some(dir.into());
+        self
     }
 
     pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> Self {
@@ -229,12 +243,30 @@ impl Runtime {
             return RunOutcome::early_error(ErrorType::LimitExceeded, &e.to_string(), vec![]);
         }
         let guest_limits = job.limits.for_guest();
-        let state = HostState::new(
+        let root = match &job.root {
+            None => None,
+            Some(dir) => {
+                match cap_std::fs::Dir::open_ambient_dir(dir, cap_std::ambient_authority()) {
+                    Ok(d) => Some(d),
+                    Err(e) => {
+                        let message =
+                            format!("failed to open the tenant root `{}`: {e}", dir.display());
+                        return RunOutcome::early_error(
+                            ErrorType::InternalException,
+                            &message,
+                            vec![],
+                        );
+                    }
+                }
+            }
+        };
+        let mut state = HostState::new(
             Authorizer::new(job.policy, &job.principal, job.observer),
             job.log_level,
             job.limits,
             job.cancel,
         );
+        state.root = root;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.meter);
         // The deadline and cancellation are checked on every epoch tick.

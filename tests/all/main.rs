@@ -8,6 +8,7 @@
 //! - `escape`: sandbox-escape attempts (`..`, symlinks, `/proc`), each refused with nothing
 //!   read or written outside the policy.
 //! - `limits`: runaway scripts (time, memory) are stopped and the runtime keeps serving.
+//! - `tenants`: per-tenant roots keep concurrent tenants apart, even under a careless policy.
 //! - `component`: the guest component's imports are exactly wrex's own interfaces.
 //! - `soak` (ignored; `scripts/soak.sh`): 10,000 runs in one process, memory must stay flat.
 //! - `cli`: the built `wrex` binary: formats, exit codes, Rex flags, bad input files.
@@ -20,4 +21,5 @@ mod limits;
 mod policy;
 mod scripts;
 mod soak;
+mod tenants;
 mod util;

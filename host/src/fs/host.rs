@@ -62,6 +62,14 @@ impl HostState {
         ))))
     }
 
+    /// A descriptor of the run's tenant root (`None`: the host's `/`).
+    fn tenant_root(&self) -> FsResult<Option<cap_std::fs::Dir>> {
+        self.root
+            .as_ref()
+            .map(|r| r.try_clone().map_err(|e| FsError::io(e, "/")))
+            .transpose()
+    }
+
     /// Whether the policy would permit, without recording a decision (used only to pick which
     /// of two checks to record).
     fn permits(&self, action: FsAction, resource: &FsResource) -> bool {
@@ -101,7 +109,8 @@ impl wit::HostDir for HostState {
             create: options.create,
             recursive: options.recursive,
         };
-        let walked = walk(&path, how, &mut |new_dir| {
+        let root = self.tenant_root()?;
+        let walked = walk(&path, how, root.as_ref().map(AsFd::as_fd), &mut |new_dir| {
             if new_dir == path {
                 Ok(())
             } else {
@@ -184,12 +193,14 @@ impl wit::HostDir for HostState {
                 Some(("", n)) => ("/".to_string(), n.to_string()),
                 Some((d, n)) => (d.to_string(), n.to_string()),
             };
+            let root = self.tenant_root()?;
             let walked = walk(
                 &target_dir,
                 Walk {
                     follow: true,
                     ..Walk::default()
                 },
+                root.as_ref().map(AsFd::as_fd),
                 &mut |_| Ok(()),
             )?;
             parent = dir_from_fd(walked.fd);

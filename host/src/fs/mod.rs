@@ -194,9 +194,16 @@ pub(crate) struct Walked {
 pub(crate) fn walk(
     path: &str,
     how: Walk,
+    root: Option<BorrowedFd<'_>>,
     authorize_create: &mut dyn FnMut(&str) -> Result<(), FsError>,
 ) -> Result<Walked, FsError> {
-    let root = rustix::fs::open("/", DIR_FLAGS, Mode::empty()).map_err(|e| FsError::io(e, "/"))?;
+    // `/` is the host's root, or the run's tenant root: the walk can never leave it, since
+    // `..` stops there and an absolute symlink restarts there.
+    let root = match root {
+        Some(base) => rustix::fs::openat(base, ".", DIR_FLAGS, Mode::empty()),
+        None => rustix::fs::open("/", DIR_FLAGS, Mode::empty()),
+    }
+    .map_err(|e| FsError::io(e, "/"))?;
     let mut stack: Vec<(String, OwnedFd)> = vec![(String::new(), root)];
     let mut queue: VecDeque<String> = path.split('/').map(str::to_string).collect();
     let mut links = 0;
