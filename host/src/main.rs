@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use wrex::outcome::{Alarm, Metric, MetricUnit};
-use wrex::{ArgsError, ErrorType, Job, Limits, LogLevel, Policy, RunOutcome, Runtime, ScriptArgs};
+use wrex::{
+    ArgsError, ErrorType, Job, Limits, LogLevel, Policy, RunOutcome, Runtime, RuntimeOptions,
+    ScriptArgs,
+};
 
 /// Run a Rhai script in a WebAssembly sandbox; every host operation it attempts is authorized
 /// by a Cedar policy first.
@@ -351,7 +354,12 @@ fn run(inputs: Inputs) -> ExitCode {
         },
         Err(_) => LogLevel::Info,
     };
-    let runtime = match Runtime::new() {
+    // One run, so a pool of one slot, sized to this run's memory limit.
+    let options = RuntimeOptions {
+        max_concurrent_runs: 1,
+        max_memory: limits.memory,
+    };
+    let runtime = match Runtime::with_options(&options) {
         Ok(r) => r,
         Err(e) => return early(ErrorType::InternalException, &e.to_string(), vec![]),
     };

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store, UpdateDeadline};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
+};
 
 use crate::args::{ArgValue, Scalar, ScriptArgs};
 use crate::authz::{Authorizer, DecisionObserver, Policy};
@@ -15,6 +17,26 @@ use crate::bindings::{Script, ScriptPre, wit_runner};
 use crate::limits::{Exceeded, Limits, Meter};
 use crate::log::{LogBuffer, LogLevel};
 use crate::outcome::{Alarm, ErrorType, Metric, MetricUnit, RunError, RunOutcome, Status};
+
+/// How a [`Runtime`] is built.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Runs that can be alive at once (the instance pool's size). One more concurrent run
+    /// fails with an `INTERNAL_EXCEPTION` naming the pool.
+    pub max_concurrent_runs: u32,
+    /// The largest `Limits::memory` any job will ask for; each pool slot reserves this much
+    /// address space (not memory).
+    pub max_memory: usize,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            max_concurrent_runs: 1000,
+            max_memory: 4 << 30,
+        }
+    }
+}
 
 /// How often the engine's epoch advances; the deadline's granularity.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -199,10 +221,28 @@ fn argument(v: &ArgValue) -> wit_runner::Argument {
 }
 
 impl Runtime {
-    /// Builds the engine and loads the compiled guest (from the on-disk cache when possible).
+    /// Builds the engine and loads the compiled guest (from the on-disk cache when possible),
+    /// with [`RuntimeOptions::default`].
     pub fn new() -> Result<Self, RuntimeError> {
+        Self::with_options(&RuntimeOptions::default())
+    }
+
+    /// Builds a runtime with explicit options.
+    pub fn with_options(options: &RuntimeOptions) -> Result<Self, RuntimeError> {
         let mut config = Config::new();
         config.epoch_interruption(true);
+        // Instances come from a pool of pre-reserved slots: a run's memory is reused (and
+        // zeroed) instead of mapped afresh. The pool bounds concurrent runs.
+        let mut pool = PoolingAllocationConfig::default();
+        // The guest component holds a few core instances and tables besides its main module
+        // (wit-component's adapter shims); the pool counts each.
+        let runs = options.max_concurrent_runs.max(1);
+        pool.total_component_instances(runs)
+            .total_core_instances(runs.saturating_mul(4))
+            .total_memories(runs.saturating_mul(2))
+            .total_tables(runs.saturating_mul(4))
+            .max_memory_size(options.max_memory);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(RuntimeError::Engine)?;
         let component = crate::cache::guest_component(&engine).map_err(RuntimeError::Guest)?;
         let mut linker: Linker<HostState> = Linker::new(&engine);

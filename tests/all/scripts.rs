@@ -471,3 +471,16 @@ fn the_runtime_serves_runs_from_many_threads() {
         }
     });
 }
+
+#[test]
+fn a_runtime_with_one_slot_serves_runs_one_after_another() {
+    let options = wrex::RuntimeOptions {
+        max_concurrent_runs: 1,
+        max_memory: 64 << 20,
+    };
+    let runtime = wrex::Runtime::with_options(&options).unwrap();
+    for _ in 0..3 {
+        let out = runtime.run(Job::new("40 + 2", wrex::Policy::parse("").unwrap()));
+        assert_eq!(out.output, "42", "{out:#?}");
+    }
+}
