@@ -65,6 +65,69 @@ pub struct Policy {
     by_action: Arc<HashMap<FsAction, PolicySet>>,
 }
 
+/// Parsed policies by content: the same policy text is parsed, validated and indexed once, and
+/// every later job gets the same shared [`Policy`].
+#[derive(Debug, Default)]
+pub struct PolicyCache {
+    entries: std::sync::Mutex<HashMap<u64, Vec<(Arc<str>, Policy)>>>,
+}
+
+/// Most distinct policies a [`PolicyCache`] keeps; past it, the cache starts over.
+pub const MAX_CACHED_POLICIES: usize = 1024;
+
+impl PolicyCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The policy for `text`, parsed on first use.
+    pub fn get_or_parse(&self, text: &str) -> Result<Policy, PolicyError> {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        let mut hasher = DefaultHasher::new();
+        text.hash(&mut hasher);
+        let key = hasher.finish();
+        let lookup = |entries: &HashMap<u64, Vec<(Arc<str>, Policy)>>| {
+            entries
+                .get(&key)
+                .and_then(|v| v.iter().find(|(t, _)| **t == *text))
+                .map(|(_, p)| p.clone())
+        };
+        if let Some(policy) = self.entries.lock().ok().and_then(|e| lookup(&e)) {
+            return Ok(policy);
+        }
+        let policy = Policy::parse(text)?;
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.values().map(Vec::len).sum::<usize>() >= MAX_CACHED_POLICIES {
+                entries.clear();
+            }
+            entries
+                .entry(key)
+                .or_default()
+                .push((Arc::from(text), policy.clone()));
+        }
+        Ok(policy)
+    }
+
+    /// Number of cached policies.
+    pub fn len(&self) -> usize {
+        self.entries
+            .lock()
+            .map(|e| e.values().map(Vec::len).sum())
+            .unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Whether two policies are the same parsed set (one parse shared).
+impl PartialEq for Policy {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.set, &other.set)
+    }
+}
+
 /// The schema's action entities (with their action-group parents), for the index.
 fn action_entities() -> &'static Entities {
     static ACTIONS: OnceLock<Entities> = OnceLock::new();

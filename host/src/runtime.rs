@@ -12,7 +12,7 @@ use wasmtime::{
 };
 
 use crate::args::{ArgValue, Scalar, ScriptArgs};
-use crate::authz::{Authorizer, DecisionObserver, Policy};
+use crate::authz::{Authorizer, DecisionObserver, Policy, PolicyCache};
 use crate::bindings::{Script, ScriptPre, wit_runner};
 use crate::limits::{Exceeded, Limits, Meter};
 use crate::log::{LogBuffer, LogLevel};
@@ -181,6 +181,7 @@ pub struct Runtime {
     engine: Engine,
     pre: ScriptPre<HostState>,
     ticker_stop: Arc<AtomicBool>,
+    policies: PolicyCache,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -270,7 +271,14 @@ impl Runtime {
             engine,
             pre,
             ticker_stop,
+            policies: PolicyCache::new(),
         })
+    }
+
+    /// The policy for `text`, parsed, validated and indexed once per distinct text (cached by
+    /// content in this runtime).
+    pub fn policy(&self, text: &str) -> Result<Policy, crate::PolicyError> {
+        self.policies.get_or_parse(text)
     }
 
     /// Runs one job to completion. Every failure, including a guest trap, becomes an outcome;

@@ -69,3 +69,22 @@ fn missing_policy_file_names_the_path() {
 fn empty_policy_is_valid_and_empty() {
     assert!(Policy::parse("").unwrap().is_empty());
 }
+
+#[test]
+fn the_runtime_parses_each_policy_text_once() {
+    let runtime = crate::util::runtime();
+    let text = "permit (principal, action == file_system::Action::\"read\", resource in file_system::Dir::\"/cache-test\");";
+    let a = runtime.policy(text).unwrap();
+    let b = runtime.policy(text).unwrap();
+    assert!(
+        a == b,
+        "the second lookup must return the same parsed policy"
+    );
+    let c = runtime.policy(&format!("{text}\n")).unwrap();
+    assert!(a != c);
+    assert!(
+        runtime
+            .policy("permit (principal, action == file_system::Action::\"raed\", resource);")
+            .is_err()
+    );
+}
