@@ -69,8 +69,11 @@ pub struct Policy {
 /// every later job gets the same shared [`Policy`].
 #[derive(Debug, Default)]
 pub struct PolicyCache {
-    entries: std::sync::Mutex<HashMap<u64, Vec<(Arc<str>, Policy)>>>,
+    entries: std::sync::Mutex<CacheMap>,
 }
+
+/// Policies by hash of their text; each bucket keeps the texts to rule out collisions.
+type CacheMap = HashMap<u64, Vec<(Arc<str>, Policy)>>;
 
 /// Most distinct policies a [`PolicyCache`] keeps; past it, the cache starts over.
 pub const MAX_CACHED_POLICIES: usize = 1024;
@@ -86,7 +89,7 @@ impl PolicyCache {
         let mut hasher = DefaultHasher::new();
         text.hash(&mut hasher);
         let key = hasher.finish();
-        let lookup = |entries: &HashMap<u64, Vec<(Arc<str>, Policy)>>| {
+        let lookup = |entries: &CacheMap| {
             entries
                 .get(&key)
                 .and_then(|v| v.iter().find(|(t, _)| **t == *text))
