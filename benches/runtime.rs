@@ -1,0 +1,194 @@
+//! Side-by-side benchmarks (criterion). `scripts/bench-table.sh` runs them and prints the
+//! comparison table recorded in `benches/README.md`.
+//!
+//! - `run/warm_one_read`: one authorized file read through a warm `Runtime`.
+//! - `run/warm_one_read_2_threads`: the same, two threads sharing the runtime (time per run).
+//! - `run/cold_process`: the same script through `wrex run` as a new process.
+//! - `cpu/guest` vs `cpu/native`: fib 25, string building and a sort, in the guest and in Rhai
+//!   compiled natively into this benchmark.
+//! - `reads/guest` vs `reads/native`: 10,000 `cat`s of small files vs native Rust doing the same
+//!   reads with the same Cedar checks.
+//! - `cedar/decision/N`: one decision with N policies in the set (one about the action, the
+//!   rest about other actions).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use wrex::authz::{Authorizer, FsAction, FsResource};
+use wrex::{Job, Limits, Policy, Runtime, ScriptArgs};
+
+fn fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../benches/scripts")
+        .join(name);
+    std::fs::read_to_string(path).unwrap()
+}
+
+struct Files {
+    _dir: tempfile::TempDir,
+    root: String,
+    policy: Policy,
+}
+
+fn files() -> Files {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir
+        .path()
+        .canonicalize()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    for i in 0..100 {
+        std::fs::write(format!("{root}/f{i}.txt"), format!("line {i}\n")).unwrap();
+    }
+    let policy = Policy::parse(&format!(
+        "permit (principal, action in [file_system::Action::\"open\", file_system::Action::\"read\"], resource in file_system::Dir::\"{root}\");"
+    ))
+    .unwrap();
+    Files {
+        _dir: dir,
+        root,
+        policy,
+    }
+}
+
+fn job(script: &str, f: &Files) -> Job {
+    let mut args = ScriptArgs::new();
+    args.insert("root", f.root.as_str()).unwrap();
+    Job::new(script, f.policy.clone())
+        .args(args)
+        .principal("bench")
+}
+
+fn runs(c: &mut Criterion) {
+    let runtime = Runtime::new().unwrap();
+    let f = files();
+    let script = fixture("one_read.rhai");
+    let mut group = c.benchmark_group("run");
+    group.bench_function("warm_one_read", |b| {
+        b.iter(|| assert!(runtime.run(job(&script, &f)).is_success()))
+    });
+    group.bench_function("warm_one_read_2_threads", |b| {
+        b.iter_custom(|iters| {
+            let started = Instant::now();
+            std::thread::scope(|s| {
+                for _ in 0..2 {
+                    s.spawn(|| {
+                        for _ in 0..iters.div_ceil(2) {
+                            assert!(runtime.run(job(&script, &f)).is_success());
+                        }
+                    });
+                }
+            });
+            started.elapsed()
+        })
+    });
+    let policy_path = Path::new(&f.root).join("policy.cedar");
+    std::fs::write(
+        &policy_path,
+        format!("permit (principal, action in [file_system::Action::\"open\", file_system::Action::\"read\"], resource in file_system::Dir::\"{}\");", f.root),
+    )
+    .unwrap();
+    let script_path = Path::new(&f.root).join("one_read.rhai");
+    std::fs::write(&script_path, format!("cat(\"{}/f0.txt\")", f.root)).unwrap();
+    group.sample_size(30);
+    group.bench_function("cold_process", |b| {
+        b.iter(|| {
+            let out = Command::new(env!("CARGO_BIN_EXE_wrex"))
+                .arg("run")
+                .arg(&script_path)
+                .arg("--policy")
+                .arg(&policy_path)
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+        })
+    });
+    group.finish();
+}
+
+fn cpu(c: &mut Criterion) {
+    let runtime = Runtime::new().unwrap();
+    let script = fixture("cpu.rhai");
+    let unlimited = Limits::unlimited();
+    let native = rhai::Engine::new();
+    let expected = native.eval::<String>(&script).unwrap();
+    let mut group = c.benchmark_group("cpu");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
+    group.bench_function("guest", |b| {
+        b.iter(|| {
+            let out = runtime.run(
+                Job::new(script.as_str(), Policy::parse("").unwrap()).limits(unlimited.clone()),
+            );
+            assert_eq!(out.output, expected);
+        })
+    });
+    group.bench_function("native", |b| {
+        b.iter(|| assert_eq!(native.eval::<String>(&script).unwrap(), expected))
+    });
+    group.finish();
+}
+
+fn reads(c: &mut Criterion) {
+    let runtime = Runtime::new().unwrap();
+    let f = files();
+    let script = fixture("reads_10k.rhai");
+    let mut group = c.benchmark_group("reads");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
+    group.bench_function("guest", |b| {
+        b.iter(|| assert!(runtime.run(job(&script, &f)).is_success()))
+    });
+    let authz = Authorizer::new(f.policy.clone(), "bench", None);
+    group.bench_function("native", |b| {
+        b.iter(|| {
+            let mut total = 0;
+            for i in 0..10_000 {
+                // The checks `cat` makes: open on the parent Dir, open and read on the File.
+                let path = format!("{}/f{}.txt", f.root, i % 100);
+                authz
+                    .authorize(FsAction::Open, &FsResource::Dir(f.root.clone()))
+                    .unwrap();
+                authz
+                    .authorize(FsAction::Open, &FsResource::File(path.clone()))
+                    .unwrap();
+                authz
+                    .authorize(FsAction::Read, &FsResource::File(path.clone()))
+                    .unwrap();
+                total += std::fs::read_to_string(&path).unwrap().len();
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+fn cedar(c: &mut Criterion) {
+    let mut group = c.benchmark_group("cedar/decision");
+    for n in [10, 100, 1000] {
+        // One policy about `read`; the others about `write`, which the index sets aside.
+        let mut text = String::from(
+            "permit (principal, action == file_system::Action::\"read\", resource in file_system::Dir::\"/data\");\n",
+        );
+        for i in 1..n {
+            text.push_str(&format!(
+                "permit (principal, action == file_system::Action::\"write\", resource in file_system::Dir::\"/t{i}\");\n"
+            ));
+        }
+        let authz = Authorizer::new(Policy::parse(&text).unwrap(), "bench", None);
+        let file = FsResource::File("/data/a/b.txt".into());
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| authz.authorize(FsAction::Read, &file).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, runs, cpu, reads, cedar);
+criterion_main!(benches);

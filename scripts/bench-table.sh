@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs the benchmarks (criterion) and prints one comparison table, with ratios measured side
+# by side in the same run. Record its output in benches/README.md with the machine and date.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo bench -p wrex --bench runtime -- --noplot "$@" >&2
+memory=$(cargo bench -p wrex --bench concurrent_memory 2>/dev/null | grep '^concurrent_memory:')
+python3 - "$memory" <<'PY'
+import json, sys, pathlib
+root = pathlib.Path("target/criterion")
+def median_ns(*parts):
+    f = root.joinpath(*parts, "new", "estimates.json")
+    return json.loads(f.read_text())["median"]["point_estimate"]
+def fmt(ns):
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if ns >= scale:
+            return f"{ns/scale:.2f} {unit}"
+    return f"{ns:.0f} ns"
+warm = median_ns("run", "warm_one_read")
+warm2 = median_ns("run", "warm_one_read_2_threads")
+cold = median_ns("run", "cold_process")
+cpu_g, cpu_n = median_ns("cpu", "guest"), median_ns("cpu", "native")
+rd_g, rd_n = median_ns("reads", "guest"), median_ns("reads", "native")
+d = {n: median_ns("cedar", "decision", str(n)) for n in (10, 100, 1000)}
+rows = [
+    ("1. warm run, one authorized read (median)", fmt(warm), "", "≤ 50 µs"),
+    ("1. warm runs/s, 2 threads", f"{1e9/warm2:,.0f} runs/s", "", "≥ 20,000 runs/s"),
+    ("2. `wrex run` as a new process (median wall)", fmt(cold), f"{cold/warm:.0f}× warm", "≤ 6 ms"),
+    ("3. CPU-bound script in the guest", fmt(cpu_g), f"{cpu_g/cpu_n:.2f}× native", "≤ 1.3× native"),
+    ("3. same script, native Rhai", fmt(cpu_n), "1.00×", ""),
+    ("4. 10,000 reads from one script", fmt(rd_g), f"{rd_g/rd_n:.2f}× native", "≤ 1.5× native"),
+    ("4. same reads and Cedar checks, native Rust", fmt(rd_n), "1.00×", ""),
+    ("5. one decision, 10 policies", fmt(d[10]), "1.00×", "flat"),
+    ("5. one decision, 100 policies", fmt(d[100]), f"{d[100]/d[10]:.2f}×", "flat"),
+    ("5. one decision, 1,000 policies", fmt(d[1000]), f"{d[1000]/d[10]:.2f}×", "flat"),
+]
+mem = sys.argv[1]
+per_run = mem.split(",")[-1].strip() if mem else "n/a"
+rows.append(("6. resident memory per run, 1,000 alive", per_run, "", "≤ 4 MiB"))
+print("| measurement | value | ratio | target |")
+print("|---|---|---|---|")
+for r in rows:
+    print("| " + " | ".join(r) + " |")
+print()
+print(mem)
+PY
