@@ -2,6 +2,8 @@
 //! more strictly (`import` disabled, no module resolver), binds the script arguments and runs
 //! the script, turning the outcome into the `runner` interface's result.
 
+use std::cell::RefCell;
+
 use rhai::{Dynamic, Engine, EvalAltResult, Map, ParseErrorType, Position, Scope};
 
 use crate::bindings::exports::wrex::sdk::runner::{Argument, Failure, FailureKind, Limits, Scalar};
@@ -11,9 +13,22 @@ fn usize_limit(v: u32) -> usize {
     usize::try_from(v).unwrap_or(usize::MAX)
 }
 
-/// Builds an engine with the SDK registered and `limits` applied (0 = unlimited).
-pub fn build_engine(limits: &Limits) -> Engine {
-    let mut engine = Engine::new();
+thread_local! {
+    /// The engine, built once per instance: by `wizer-initialize` before the snapshot (so
+    /// every run starts with it ready), or by the first run otherwise. Each run gets a fresh
+    /// instance, so nothing a script does survives into another run.
+    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+}
+
+/// Builds the engine ahead of time (the `wizer-initialize` export).
+pub fn initialize() {
+    ENGINE.with_borrow_mut(|slot| {
+        slot.get_or_insert_with(build_engine);
+    });
+}
+
+/// Applies a run's limits (0 = unlimited).
+fn apply_limits(engine: &mut Engine, limits: &Limits) {
     engine.set_max_operations(limits.max_operations);
     // Rhai reads a call-level limit of 0 as "no calls at all"; wrex's 0 means unlimited (the
     // guest's stack is then the limit, and exhausting it traps the guest, not the host).
@@ -28,6 +43,11 @@ pub fn build_engine(limits: &Limits) -> Engine {
     engine.set_max_string_size(usize_limit(limits.max_string_size));
     engine.set_max_array_size(usize_limit(limits.max_array_size));
     engine.set_max_map_size(usize_limit(limits.max_map_size));
+}
+
+/// Builds an engine with the SDK registered.
+pub fn build_engine() -> Engine {
+    let mut engine = Engine::new();
     engine.set_strict_variables(true);
     // As Rex: `print` and `eval` are disabled keywords (a compile error names them).
     engine.disable_symbol("print");
@@ -47,7 +67,19 @@ pub fn run(
     arguments: Vec<(String, Argument)>,
     limits: &Limits,
 ) -> Result<String, Failure> {
-    let engine = build_engine(limits);
+    ENGINE.with_borrow_mut(|slot| {
+        let engine = slot.get_or_insert_with(build_engine);
+        apply_limits(engine, limits);
+        run_with(engine, script, arguments, limits)
+    })
+}
+
+fn run_with(
+    engine: &Engine,
+    script: &str,
+    arguments: Vec<(String, Argument)>,
+    limits: &Limits,
+) -> Result<String, Failure> {
     let mut scope = Scope::new();
     for (name, value) in arguments {
         scope.push_dynamic(name, argument_to_dynamic(value));

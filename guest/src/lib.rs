@@ -18,6 +18,12 @@ use bindings::exports::wrex::sdk::runner::{Argument, Failure, Guest, Limits};
 /// The exported entry point.
 pub(crate) struct Component;
 
+impl bindings::Guest for Component {
+    fn wizer_initialize() {
+        engine::initialize();
+    }
+}
+
 impl Guest for Component {
     fn run(
         script: String,

@@ -37,7 +37,7 @@ fn cache_key(engine: &Engine) -> String {
     let mut hasher = DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
     format!(
-        "guest-{GUEST_FINGERPRINT:016x}-{:016x}.cwasm",
+        "guest-init-{GUEST_FINGERPRINT:016x}-{:016x}.cwasm",
         hasher.finish()
     )
 }
@@ -91,23 +91,31 @@ fn store(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     })
 }
 
-/// The guest component, compiled for `engine`: from the cache when possible, else compiled
-/// (and cached).
-pub fn guest_component(engine: &Engine) -> wasmtime::Result<Component> {
+/// The guest component, pre-initialized by `prepare` (which gets the embedded component and
+/// returns the snapshot to compile) and compiled for `engine`: from the cache when possible,
+/// else prepared, compiled and cached.
+pub fn guest_component(
+    engine: &Engine,
+    prepare: impl FnOnce(&[u8]) -> wasmtime::Result<Vec<u8>>,
+) -> wasmtime::Result<Component> {
     if GUEST_COMPONENT.is_empty() {
         wasmtime::bail!(
             "this wrex build has no guest component (the build script did not embed one)"
         );
     }
-    let Some(dir) = cache_dir() else {
-        return Component::new(engine, GUEST_COMPONENT);
-    };
+    let dir = cache_dir();
     let name = cache_key(engine);
-    let path = dir.join(&name);
-    if let Some(component) = load_trusted(engine, &path) {
+    if let Some(component) = dir
+        .as_ref()
+        .and_then(|d| load_trusted(engine, &d.join(&name)))
+    {
         return Ok(component);
     }
-    let compiled = engine.precompile_component(GUEST_COMPONENT)?;
+    let prepared = prepare(GUEST_COMPONENT)?;
+    let Some(dir) = dir else {
+        return Component::new(engine, &prepared);
+    };
+    let compiled = engine.precompile_component(&prepared)?;
     if let Err(e) = store(&dir, &name, &compiled) {
         tracing::warn!(
             "could not cache the compiled guest in `{}`: {e}",

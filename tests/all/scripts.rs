@@ -484,3 +484,15 @@ fn a_runtime_with_one_slot_serves_runs_one_after_another() {
         assert_eq!(out.output, "42", "{out:#?}");
     }
 }
+
+#[test]
+fn nothing_of_one_run_is_visible_to_the_next() {
+    let policy = wrex::Policy::parse("").unwrap();
+    let first = "fn leaked() { 42 } let big = \"x\"; for i in 0..20 { big += big; } big.len()";
+    let out = runtime().run(Job::new(first, policy.clone()));
+    assert_eq!(out.output, "1048576", "{out:#?}");
+    let out = runtime().run(Job::new("leaked()", policy.clone()));
+    assert_script_error(&out, "Function not found: leaked");
+    let out = runtime().run(Job::new("big", policy));
+    assert_script_error(&out, "Undefined variable: big");
+}
