@@ -587,6 +587,22 @@ mod tests {
 
     use super::*;
 
+    /// The guest can be pre-initialized (the runtime falls back to the plain guest, slower,
+    /// if it cannot; this catches that regression).
+    #[test]
+    fn the_guest_preinitializes() {
+        let runtime = Runtime::new().unwrap();
+        let mut linker: Linker<HostState> = Linker::new(&runtime.engine);
+        Script::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).unwrap();
+        let snapshot = preinitialize(
+            &runtime.engine,
+            &linker,
+            crate::cache::guest_component_bytes(),
+        )
+        .unwrap();
+        assert!(!snapshot.is_empty());
+    }
+
     /// A guest that passes a handle it was never given is trapped; the host process and the
     /// runtime are unaffected.
     #[test]
