@@ -449,7 +449,13 @@ pub struct Authorizer {
     principal_uid: EntityUid,
     cedar: cedar_policy::Authorizer,
     observer: Option<Arc<dyn DecisionObserver>>,
+    /// Entity stores already built for a resource (the resource and its ancestor `Dir`s),
+    /// so a script touching the same paths again does not rebuild them.
+    entities: std::sync::Mutex<HashMap<FsResource, Entities>>,
 }
+
+/// Most resources whose entity stores an [`Authorizer`] keeps; past it, it starts over.
+const MAX_CACHED_ENTITIES: usize = 4096;
 
 impl fmt::Debug for Authorizer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -472,6 +478,7 @@ impl Authorizer {
             principal_uid: EntityUid::from_type_name_and_id(user_type(), EntityId::new(principal)),
             cedar: cedar_policy::Authorizer::new(),
             observer,
+            entities: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -523,14 +530,13 @@ impl Authorizer {
 
     fn decide(&self, action: FsAction, resource: &FsResource) -> (bool, Vec<String>, Vec<String>) {
         let schema = schema();
-        let entities = entities_for(resource);
-        let resource_uid = entities.first().map(Entity::uid);
-        let Some(resource_uid) = resource_uid else {
-            return (
-                false,
-                vec![],
-                vec!["resource entity could not be built".into()],
-            );
+        let resource_uid = match resource {
+            FsResource::File(p) => {
+                EntityUid::from_type_name_and_id(fs_type("File"), EntityId::new(p))
+            }
+            FsResource::Dir(p) => {
+                EntityUid::from_type_name_and_id(fs_type("Dir"), EntityId::new(p))
+            }
         };
         let request = match Request::new(
             self.principal_uid.clone(),
@@ -542,14 +548,26 @@ impl Authorizer {
             Ok(r) => r,
             Err(e) => return (false, vec![], vec![format!("invalid request: {e}")]),
         };
-        let entities = match Entities::from_entities(entities, Some(schema)) {
-            Ok(e) => e,
-            Err(e) => return (false, vec![], vec![format!("invalid entities: {e}")]),
+        let Ok(mut cache) = self.entities.lock() else {
+            return (false, vec![], vec!["entity cache poisoned".into()]);
+        };
+        if !cache.contains_key(resource) {
+            let entities = match Entities::from_entities(entities_for(resource), Some(schema)) {
+                Ok(e) => e,
+                Err(e) => return (false, vec![], vec![format!("invalid entities: {e}")]),
+            };
+            if cache.len() >= MAX_CACHED_ENTITIES {
+                cache.clear();
+            }
+            cache.insert(resource.clone(), entities);
+        }
+        let Some(entities) = cache.get(resource) else {
+            return (false, vec![], vec!["entity cache miss".into()]);
         };
         // Only the policies whose action scope can match: the same decision, without
         // evaluating policies about other actions.
         let policies = self.policy.for_action(action);
-        let response = self.cedar.is_authorized(&request, policies, &entities);
+        let response = self.cedar.is_authorized(&request, policies, entities);
         let diagnostics = response.diagnostics();
         let policies = diagnostics
             .reason()
