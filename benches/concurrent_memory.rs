@@ -1,9 +1,10 @@
-//! Resident memory per concurrent run: 1,000 runs alive at once in one `Runtime` (each spins
-//! until cancelled, after its first authorized read). Prints one line for
+//! Resident memory per concurrent run: 1,000 runs alive at once in one `Runtime`. Each run
+//! makes one authorized read and is held inside that host call (by its decision observer)
+//! until all 1,000 are alive; resident memory is sampled then. Prints one line for
 //! `scripts/bench-table.sh`.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use wrex::{Decision, DecisionObserver, Job, Limits, Policy, Runtime, RuntimeOptions, ScriptArgs};
@@ -16,19 +17,29 @@ fn rss_kib() -> f64 {
     pages * 4.0
 }
 
-struct Started(AtomicUsize);
+/// Holds every run inside its `read` decision until released.
+#[derive(Default)]
+struct Gate {
+    alive: Mutex<usize>,
+    changed: Condvar,
+    released: AtomicBool,
+}
 
-impl DecisionObserver for Started {
-    // One `read` per run: counts the runs that reached their loop.
+impl DecisionObserver for Gate {
     fn observe(&self, decision: &Decision) {
-        if decision.action.ends_with("\"read\"") {
-            self.0.fetch_add(1, Ordering::SeqCst);
+        if !decision.action.ends_with("\"read\"") {
+            return;
+        }
+        let mut alive = self.alive.lock().unwrap();
+        *alive += 1;
+        self.changed.notify_all();
+        while !self.released.load(Ordering::SeqCst) {
+            alive = self.changed.wait(alive).unwrap();
         }
     }
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; this binary takes no options.
     let runtime = Runtime::with_options(&RuntimeOptions {
         max_concurrent_runs: RUNS as u32,
         max_memory: 64 << 20,
@@ -47,45 +58,46 @@ fn main() {
         "permit (principal, action, resource in file_system::Dir::\"{root}\");"
     ))
     .unwrap();
-    // Warm up the allocator, the pool and the policy once.
     let mut args = ScriptArgs::new();
     args.insert("root", root.as_str()).unwrap();
+    // Warm up once, then take the baseline.
     let _ = runtime.run(Job::new("cat(root + \"/a.txt\")", policy.clone()).args(args.clone()));
     let baseline = rss_kib();
 
-    let started = Arc::new(Started(AtomicUsize::new(0)));
-    let stop = Arc::new(AtomicBool::new(false));
+    let gate = Arc::new(Gate::default());
     let limits = Limits {
         memory: 64 << 20,
-        max_operations: 0,
         timeout: Duration::from_secs(300),
         ..Limits::default()
     };
-    let script = "cat(root + \"/a.txt\"); loop {}";
-    let peak = std::thread::scope(|s| {
+    let (alive, peak) = std::thread::scope(|s| {
         for _ in 0..RUNS {
-            let job = Job::new(script, policy.clone())
+            let job = Job::new("cat(root + \"/a.txt\").len()", policy.clone())
                 .args(args.clone())
                 .limits(limits.clone())
-                .observer(started.clone())
-                .cancel_flag(stop.clone());
+                .observer(gate.clone());
             let runtime = &runtime;
             std::thread::Builder::new()
                 .stack_size(256 << 10)
-                .spawn_scoped(s, move || runtime.run(job))
+                .spawn_scoped(s, move || assert!(runtime.run(job).is_success()))
                 .unwrap();
         }
-        let waited = Instant::now();
-        while started.0.load(Ordering::SeqCst) < RUNS && waited.elapsed() < Duration::from_secs(120)
-        {
-            std::thread::sleep(Duration::from_millis(50));
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut alive = gate.alive.lock().unwrap();
+        while *alive < RUNS && Instant::now() < deadline {
+            alive = gate
+                .changed
+                .wait_timeout(alive, Duration::from_millis(100))
+                .unwrap()
+                .0;
         }
-        let alive = started.0.load(Ordering::SeqCst).min(RUNS);
+        let counted = *alive;
+        drop(alive);
         let peak = rss_kib();
-        stop.store(true, Ordering::SeqCst);
-        (alive, peak)
+        gate.released.store(true, Ordering::SeqCst);
+        gate.changed.notify_all();
+        (counted, peak)
     });
-    let (alive, peak) = peak;
     let per_run = (peak - baseline) / alive.max(1) as f64;
     println!(
         "concurrent_memory: {alive} runs alive: {:.1} MiB resident ({:.1} MiB before), {per_run:.0} KiB per run",

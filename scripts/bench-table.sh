@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (criterion) and prints one comparison table, with ratios measured side
 # by side in the same run. Record its output in benches/README.md with the machine and date.
+# TABLE_ONLY=1 reuses the last criterion results (and reruns only the memory measurement).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo bench -p wrex --bench runtime -- --noplot "$@" >&2
+if [ "${TABLE_ONLY:-0}" != 1 ]; then
+  cargo bench -p wrex --bench runtime -- --noplot "$@" >&2
+fi
 memory=$(cargo bench -p wrex --bench concurrent_memory 2>/dev/null | grep '^concurrent_memory:')
 python3 - "$memory" <<'PY'
 import json, sys, pathlib
@@ -21,7 +24,7 @@ warm2 = median_ns("run", "warm_one_read_2_threads")
 cold = median_ns("run", "cold_process")
 cpu_g, cpu_n = median_ns("cpu", "guest"), median_ns("cpu", "native")
 rd_g, rd_n = median_ns("reads", "guest"), median_ns("reads", "native")
-d = {n: median_ns("cedar", "decision", str(n)) for n in (10, 100, 1000)}
+d = {n: median_ns("cedar_decision", str(n)) for n in (10, 100, 1000)}
 rows = [
     ("1. warm run, one authorized read (median)", fmt(warm), "", "≤ 50 µs"),
     ("1. warm runs/s, 2 threads", f"{1e9/warm2:,.0f} runs/s", "", "≥ 20,000 runs/s"),
