@@ -1,9 +1,7 @@
 //! `impl` of the `wrex:sdk/fs` WIT traits. Every function follows one order:
 //! validate the arguments → authorize with Cedar → act on the held descriptors.
 
-use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::fs::FileExt;
 
 use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
@@ -11,19 +9,20 @@ use wasmtime::component::Resource;
 
 use super::path::{join, normalize_absolute, validate_name};
 use super::{
-    DirRes, FileRes, FsError, MAX_LINKS, MAX_READ_CHUNK, Planned, Walk, dir_from_fd, ensure_same,
-    metadata_of, plan_tree, read_entries, read_symlink, remove_planned, walk,
+    DirRes, FileRes, FsError, MAX_LINKS, MAX_READ_CHUNK, Planned, Walk, append_file, dir_from_fd,
+    ensure_same, metadata_of, mkdir_at, open_at, plan_tree, read_chunk, read_entries, read_symlink,
+    remove_planned, replace_file, unlink_at, walk,
 };
-use crate::authz::{FsAction, FsResource};
+use crate::authz::{FsAction, FsResource, Granted};
 use crate::bindings::wit_fs as wit;
 use crate::runtime::HostState;
 
 type FsResult<T> = Result<T, FsError>;
 
 impl HostState {
-    fn authorize(&mut self, action: FsAction, resource: FsResource) -> FsResult<()> {
+    fn authorize(&mut self, action: FsAction, resource: FsResource) -> FsResult<Granted> {
         match self.authz.authorize(action, &resource) {
-            Ok(_granted) => Ok(()),
+            Ok(granted) => Ok(granted),
             Err(denied) => {
                 self.denials += 1;
                 Err(denied.into())
@@ -33,15 +32,20 @@ impl HostState {
 
     /// Plans a recursive delete of everything below `fd` (at `path`), authorizing `delete` on
     /// every entry before anything is deleted.
-    fn plan_recursive_delete(&mut self, fd: BorrowedFd<'_>, path: &str) -> FsResult<Vec<Planned>> {
+    fn plan_recursive_delete(
+        &mut self,
+        granted: &Granted,
+        fd: BorrowedFd<'_>,
+        path: &str,
+    ) -> FsResult<Vec<Planned>> {
         let mut count = 0;
-        plan_tree(fd, path, &mut count, &mut |is_dir, p| {
+        plan_tree(granted, fd, path, &mut count, &mut |is_dir, p| {
             let resource = if is_dir {
                 FsResource::Dir(p.to_string())
             } else {
                 FsResource::File(p.to_string())
             };
-            self.authorize(FsAction::Delete, resource)
+            self.authorize(FsAction::Delete, resource).map(drop)
         })
     }
 
@@ -100,7 +104,7 @@ impl wit::HostDir for HostState {
     fn open(&mut self, path: String, options: wit::OpenDirOptions) -> FsResult<Resource<DirRes>> {
         self.meter.host_call()?;
         let path = normalize_absolute(&path)?;
-        self.authorize(FsAction::Open, FsResource::Dir(path.clone()))?;
+        let granted = self.authorize(FsAction::Open, FsResource::Dir(path.clone()))?;
         if options.create {
             self.authorize(FsAction::Create, FsResource::Dir(path.clone()))?;
         }
@@ -110,13 +114,20 @@ impl wit::HostDir for HostState {
             recursive: options.recursive,
         };
         let root = self.tenant_root()?;
-        let walked = walk(&path, how, root.as_ref().map(AsFd::as_fd), &mut |new_dir| {
-            if new_dir == path {
-                Ok(())
-            } else {
-                self.authorize(FsAction::Create, FsResource::Dir(new_dir.to_string()))
-            }
-        })?;
+        let walked = walk(
+            &granted,
+            &path,
+            how,
+            root.as_ref().map(AsFd::as_fd),
+            &mut |new_dir| {
+                if new_dir == path {
+                    Ok(())
+                } else {
+                    self.authorize(FsAction::Create, FsResource::Dir(new_dir.to_string()))
+                        .map(drop)
+                }
+            },
+        )?;
         if walked.path != path {
             self.authorize(FsAction::Open, FsResource::Dir(walked.path.clone()))?;
         }
@@ -156,9 +167,9 @@ impl wit::HostDir for HostState {
         };
         let dir_path = self.table.get(&dir)?.path.clone();
         let path = join(&dir_path, &name);
-        self.authorize(FsAction::Open, FsResource::File(path.clone()))?;
+        let mut granted = self.authorize(FsAction::Open, FsResource::File(path.clone()))?;
         if options.create {
-            self.authorize(FsAction::Create, FsResource::File(path.clone()))?;
+            granted = self.authorize(FsAction::Create, FsResource::File(path.clone()))?;
         }
 
         // Resolve symlinks in the final component, if asked, before anything is opened.
@@ -195,6 +206,7 @@ impl wit::HostDir for HostState {
             };
             let root = self.tenant_root()?;
             let walked = walk(
+                &granted,
                 &target_dir,
                 Walk {
                     follow: true,
@@ -209,9 +221,9 @@ impl wit::HostDir for HostState {
         }
         let resolved = join(&parent_path, &leaf);
         if resolved != path {
-            self.authorize(FsAction::Open, FsResource::File(resolved.clone()))?;
+            granted = self.authorize(FsAction::Open, FsResource::File(resolved.clone()))?;
             if options.create {
-                self.authorize(FsAction::Create, FsResource::File(resolved.clone()))?;
+                granted = self.authorize(FsAction::Create, FsResource::File(resolved.clone()))?;
             }
         }
 
@@ -224,12 +236,7 @@ impl wit::HostDir for HostState {
         if options.create {
             flags |= OFlags::CREATE;
         }
-        let fd = match rustix::fs::openat(
-            parent.as_fd(),
-            leaf.as_str(),
-            flags,
-            Mode::from_raw_mode(mode),
-        ) {
+        let fd = match open_at(&granted, parent.as_fd(), leaf.as_str(), flags, mode) {
             Ok(fd) => fd,
             // The final component became a symlink after it was resolved.
             Err(Errno::LOOP) => {
@@ -271,9 +278,9 @@ impl wit::HostDir for HostState {
     fn list_entries(&mut self, dir: Resource<DirRes>) -> FsResult<Vec<wit::DirEntry>> {
         self.meter.host_call()?;
         let path = self.table.get(&dir)?.path.clone();
-        self.authorize(FsAction::Read, FsResource::Dir(path.clone()))?;
+        let granted = self.authorize(FsAction::Read, FsResource::Dir(path.clone()))?;
         let res = self.table.get(&dir)?;
-        let mut entries = read_entries(res.dir.as_fd(), &path)?;
+        let mut entries = read_entries(&granted, res.dir.as_fd(), &path)?;
         entries.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(entries)
     }
@@ -284,8 +291,8 @@ impl wit::HostDir for HostState {
     fn metadata(&mut self, dir: Resource<DirRes>) -> FsResult<wit::Metadata> {
         self.meter.host_call()?;
         let path = self.table.get(&dir)?.path.clone();
-        self.authorize(FsAction::Stat, FsResource::Dir(path.clone()))?;
-        metadata_of(self.table.get(&dir)?.dir.as_fd(), &path)
+        let granted = self.authorize(FsAction::Stat, FsResource::Dir(path.clone()))?;
+        metadata_of(&granted, self.table.get(&dir)?.dir.as_fd(), &path)
     }
 
     /// # Authorization
@@ -295,10 +302,8 @@ impl wit::HostDir for HostState {
         self.meter.host_call()?;
         validate_name(&name)?;
         let path = join(&self.table.get(&dir)?.path, &name);
-        self.authorize(FsAction::Create, FsResource::Dir(path.clone()))?;
-        let res = self.table.get(&dir)?;
-        rustix::fs::mkdirat(res.dir.as_fd(), name.as_str(), Mode::from_raw_mode(0o777))
-            .map_err(|e| FsError::io(e, &path))
+        let granted = self.authorize(FsAction::Create, FsResource::Dir(path.clone()))?;
+        mkdir_at(&granted, self.table.get(&dir)?.dir.as_fd(), &name, &path)
     }
 
     /// # Authorization
@@ -311,7 +316,7 @@ impl wit::HostDir for HostState {
         if self.table.get(&dir)?.parent.is_none() {
             return Err(FsError::invalid_argument("refusing to delete `/`".into()));
         }
-        self.authorize(FsAction::Delete, FsResource::Dir(path.clone()))?;
+        let granted = self.authorize(FsAction::Delete, FsResource::Dir(path.clone()))?;
         let plan = if recursive {
             let fd = self
                 .table
@@ -319,7 +324,7 @@ impl wit::HostDir for HostState {
                 .dir
                 .try_clone()
                 .map_err(|e| FsError::io(e, &path))?;
-            self.plan_recursive_delete(fd.as_fd(), &path)?
+            self.plan_recursive_delete(&granted, fd.as_fd(), &path)?
         } else {
             Vec::new()
         };
@@ -328,9 +333,8 @@ impl wit::HostDir for HostState {
             return Err(FsError::invalid_argument("refusing to delete `/`".into()));
         };
         ensure_same(parent.as_fd(), name, res.dir.as_fd(), &path)?;
-        remove_planned(res.dir.as_fd(), &path, &plan)?;
-        rustix::fs::unlinkat(parent.as_fd(), name.as_str(), AtFlags::REMOVEDIR)
-            .map_err(|e| FsError::io(e, &path))
+        remove_planned(&granted, res.dir.as_fd(), &path, &plan)?;
+        unlink_at(&granted, parent.as_fd(), name, AtFlags::REMOVEDIR, &path)
     }
 
     /// # Authorization
@@ -350,7 +354,7 @@ impl wit::HostDir for HostState {
         let as_file = FsResource::File(path.clone());
         let as_dir = FsResource::Dir(path.clone());
         if !self.permits(FsAction::Delete, &as_file) && !self.permits(FsAction::Delete, &as_dir) {
-            return self.authorize(FsAction::Delete, as_file);
+            return self.authorize(FsAction::Delete, as_file).map(drop);
         }
         let parent = self
             .table
@@ -361,11 +365,10 @@ impl wit::HostDir for HostState {
         let st = rustix::fs::statat(parent.as_fd(), name.as_str(), AtFlags::SYMLINK_NOFOLLOW)
             .map_err(|e| FsError::io(e, &path))?;
         if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::Directory {
-            self.authorize(FsAction::Delete, as_file)?;
-            return rustix::fs::unlinkat(parent.as_fd(), name.as_str(), AtFlags::empty())
-                .map_err(|e| FsError::io(e, &path));
+            let granted = self.authorize(FsAction::Delete, as_file)?;
+            return unlink_at(&granted, parent.as_fd(), &name, AtFlags::empty(), &path);
         }
-        self.authorize(FsAction::Delete, as_dir)?;
+        let granted = self.authorize(FsAction::Delete, as_dir)?;
         let fd = rustix::fs::openat(
             parent.as_fd(),
             name.as_str(),
@@ -374,12 +377,11 @@ impl wit::HostDir for HostState {
         )
         .map_err(|e| FsError::io(e, &path))?;
         if recursive {
-            let plan = self.plan_recursive_delete(fd.as_fd(), &path)?;
+            let plan = self.plan_recursive_delete(&granted, fd.as_fd(), &path)?;
             ensure_same(parent.as_fd(), &name, fd.as_fd(), &path)?;
-            remove_planned(fd.as_fd(), &path, &plan)?;
+            remove_planned(&granted, fd.as_fd(), &path, &plan)?;
         }
-        rustix::fs::unlinkat(parent.as_fd(), name.as_str(), AtFlags::REMOVEDIR)
-            .map_err(|e| FsError::io(e, &path))
+        unlink_at(&granted, parent.as_fd(), &name, AtFlags::REMOVEDIR, &path)
     }
 
     fn drop(&mut self, dir: Resource<DirRes>) -> wasmtime::Result<()> {
@@ -400,21 +402,10 @@ impl wit::HostFile for HostState {
     fn read(&mut self, file: Resource<FileRes>, offset: u64, len: u32) -> FsResult<Vec<u8>> {
         self.meter.host_call()?;
         let path = self.handle_path(&file, "read")?;
-        self.authorize(FsAction::Read, FsResource::File(path.clone()))?;
-        let res = self.table.get(&file)?;
+        let granted = self.authorize(FsAction::Read, FsResource::File(path.clone()))?;
         let want = len.min(MAX_READ_CHUNK) as usize;
-        let mut buf = vec![0u8; want];
-        let mut filled = 0;
-        while filled < want {
-            match res.file.read_at(&mut buf[filled..], offset + filled as u64) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(FsError::io(e, &path)),
-            }
-        }
-        buf.truncate(filled);
-        self.meter.charge_read(filled)?;
+        let buf = read_chunk(&granted, &self.table.get(&file)?.file, offset, want, &path)?;
+        self.meter.charge_read(buf.len())?;
         Ok(buf)
     }
 
@@ -424,7 +415,7 @@ impl wit::HostFile for HostState {
     fn write(&mut self, file: Resource<FileRes>, contents: Vec<u8>) -> FsResult<Resource<FileRes>> {
         self.meter.host_call()?;
         let path = self.handle_path(&file, "write")?;
-        self.authorize(FsAction::Write, FsResource::File(path.clone()))?;
+        let granted = self.authorize(FsAction::Write, FsResource::File(path.clone()))?;
         self.meter.charge_write(contents.len())?;
         let res = self.table.get(&file)?;
         let mode = rustix::fs::fstat(res.file.as_fd())
@@ -432,19 +423,14 @@ impl wit::HostFile for HostState {
             .st_mode
             & 0o7777;
         let io = |e: std::io::Error| FsError::io(e, &path);
-        let mut temp = cap_tempfile::TempFile::new(&res.dir).map_err(io)?;
-        temp.as_file_mut().write_all(&contents).map_err(io)?;
-        rustix::fs::fchmod(temp.as_file().as_fd(), Mode::from_raw_mode(mode))
-            .map_err(|e| FsError::io(e, &path))?;
-        temp.as_file().sync_all().map_err(io)?;
-        temp.replace(&res.name).map_err(io)?;
+        replace_file(&granted, &res.dir, &res.name, mode, &contents, &path)?;
         let mut flags = OFlags::NOFOLLOW | OFlags::CLOEXEC;
         flags |= if res.readable {
             OFlags::RDWR
         } else {
             OFlags::WRONLY
         };
-        let fd = rustix::fs::openat(res.dir.as_fd(), res.name.as_str(), flags, Mode::empty())
+        let fd = open_at(&granted, res.dir.as_fd(), &res.name, flags, 0)
             .map_err(|e| FsError::io(e, &path))?;
         let new = FileRes {
             file: std::fs::File::from(fd),
@@ -463,16 +449,9 @@ impl wit::HostFile for HostState {
     fn append(&mut self, file: Resource<FileRes>, contents: Vec<u8>) -> FsResult<()> {
         self.meter.host_call()?;
         let path = self.handle_path(&file, "write")?;
-        self.authorize(FsAction::Write, FsResource::File(path.clone()))?;
+        let granted = self.authorize(FsAction::Write, FsResource::File(path.clone()))?;
         self.meter.charge_write(contents.len())?;
-        let res = self.table.get(&file)?;
-        let fd = res.file.as_fd();
-        let fl = rustix::fs::fcntl_getfl(fd).map_err(|e| FsError::io(e, &path))?;
-        rustix::fs::fcntl_setfl(fd, fl | OFlags::APPEND).map_err(|e| FsError::io(e, &path))?;
-        let written = (&res.file).write_all(&contents);
-        let restored = rustix::fs::fcntl_setfl(fd, fl);
-        written.map_err(|e| FsError::io(e, &path))?;
-        restored.map_err(|e| FsError::io(e, &path))
+        append_file(&granted, &self.table.get(&file)?.file, &contents, &path)
     }
 
     /// # Authorization
@@ -481,8 +460,8 @@ impl wit::HostFile for HostState {
     fn metadata(&mut self, file: Resource<FileRes>) -> FsResult<wit::Metadata> {
         self.meter.host_call()?;
         let path = self.table.get(&file)?.path.clone();
-        self.authorize(FsAction::Stat, FsResource::File(path.clone()))?;
-        metadata_of(self.table.get(&file)?.file.as_fd(), &path)
+        let granted = self.authorize(FsAction::Stat, FsResource::File(path.clone()))?;
+        metadata_of(&granted, self.table.get(&file)?.file.as_fd(), &path)
     }
 
     fn entry(&mut self, file: Resource<FileRes>) -> FsResult<wit::DirEntry> {
@@ -502,11 +481,16 @@ impl wit::HostFile for HostState {
     fn delete(&mut self, file: Resource<FileRes>) -> FsResult<()> {
         self.meter.host_call()?;
         let path = self.table.get(&file)?.path.clone();
-        self.authorize(FsAction::Delete, FsResource::File(path.clone()))?;
+        let granted = self.authorize(FsAction::Delete, FsResource::File(path.clone()))?;
         let res = self.table.get(&file)?;
         ensure_same(res.dir.as_fd(), &res.name, res.file.as_fd(), &path)?;
-        rustix::fs::unlinkat(res.dir.as_fd(), res.name.as_str(), AtFlags::empty())
-            .map_err(|e| FsError::io(e, &path))
+        unlink_at(
+            &granted,
+            res.dir.as_fd(),
+            &res.name,
+            AtFlags::empty(),
+            &path,
+        )
     }
 
     fn drop(&mut self, file: Resource<FileRes>) -> wasmtime::Result<()> {

@@ -22,7 +22,7 @@ use cap_std::fs::Dir;
 use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
-use crate::authz::Denied;
+use crate::authz::{Denied, Granted};
 use crate::bindings::wit_fs as wit;
 
 /// Most symlinks followed while resolving one path (Linux's `MAXSYMLINKS`).
@@ -192,6 +192,7 @@ pub(crate) struct Walked {
 /// `authorize_create` is called with the absolute path of each directory the walk is about to
 /// create, before it is created.
 pub(crate) fn walk(
+    _granted: &Granted,
     path: &str,
     how: Walk,
     root: Option<BorrowedFd<'_>>,
@@ -349,7 +350,11 @@ fn group_name(gid: u32) -> String {
 }
 
 /// Metadata of an open descriptor.
-pub(crate) fn metadata_of(fd: BorrowedFd<'_>, path: &str) -> Result<wit::Metadata, FsError> {
+pub(crate) fn metadata_of(
+    _granted: &Granted,
+    fd: BorrowedFd<'_>,
+    path: &str,
+) -> Result<wit::Metadata, FsError> {
     let st = rustix::fs::fstat(fd).map_err(|e| FsError::io(e, path))?;
     Ok(wit::Metadata {
         entry_type: entry_type(st.st_mode),
@@ -376,7 +381,11 @@ struct Planned {
 
 /// Lists `dir` (without `.` and `..`): name, inode and type of each entry (`statat` when the
 /// file system does not report the type).
-pub(crate) fn read_entries(dir: BorrowedFd<'_>, path: &str) -> Result<Vec<wit::DirEntry>, FsError> {
+pub(crate) fn read_entries(
+    _granted: &Granted,
+    dir: BorrowedFd<'_>,
+    path: &str,
+) -> Result<Vec<wit::DirEntry>, FsError> {
     let mut reader = rustix::fs::Dir::read_from(dir).map_err(|e| FsError::io(e, path))?;
     let mut out = Vec::new();
     while let Some(entry) = reader.read() {
@@ -407,13 +416,14 @@ pub(crate) fn read_entries(dir: BorrowedFd<'_>, path: &str) -> Result<Vec<wit::D
 /// Plans the deletion of everything below `dir`, calling `authorize` for each entry (as a
 /// `File` or `Dir` at its absolute path) before anything is deleted.
 fn plan_tree(
+    granted: &Granted,
     dir: BorrowedFd<'_>,
     path: &str,
     count: &mut usize,
     authorize: &mut dyn FnMut(bool, &str) -> Result<(), FsError>,
 ) -> Result<Vec<Planned>, FsError> {
     let mut out = Vec::new();
-    for entry in read_entries(dir, path)? {
+    for entry in read_entries(granted, dir, path)? {
         *count += 1;
         if *count > MAX_TREE_ENTRIES {
             return Err(FsError::invalid_argument(format!(
@@ -433,7 +443,7 @@ fn plan_tree(
         let children = if is_dir {
             let fd = rustix::fs::openat(dir, entry.name.as_str(), DIR_FLAGS, Mode::empty())
                 .map_err(|e| FsError::io(e, &child_path))?;
-            plan_tree(fd.as_fd(), &child_path, count, authorize)?
+            plan_tree(granted, fd.as_fd(), &child_path, count, authorize)?
         } else {
             Vec::new()
         };
@@ -448,19 +458,117 @@ fn plan_tree(
 
 /// Deletes exactly the planned entries (never anything that appeared after planning: a
 /// directory that gained entries fails to delete).
-fn remove_planned(dir: BorrowedFd<'_>, path: &str, plan: &[Planned]) -> Result<(), FsError> {
+fn remove_planned(
+    granted: &Granted,
+    dir: BorrowedFd<'_>,
+    path: &str,
+    plan: &[Planned],
+) -> Result<(), FsError> {
     for item in plan {
         let child_path = path::join(path, &item.name);
         if item.is_dir {
             let fd = rustix::fs::openat(dir, item.name.as_str(), DIR_FLAGS, Mode::empty())
                 .map_err(|e| FsError::io(e, &child_path))?;
-            remove_planned(fd.as_fd(), &child_path, &item.children)?;
-            rustix::fs::unlinkat(dir, item.name.as_str(), AtFlags::REMOVEDIR)
-                .map_err(|e| FsError::io(e, &child_path))?;
+            remove_planned(granted, fd.as_fd(), &child_path, &item.children)?;
+            unlink_at(granted, dir, &item.name, AtFlags::REMOVEDIR, &child_path)?;
         } else {
-            rustix::fs::unlinkat(dir, item.name.as_str(), AtFlags::empty())
-                .map_err(|e| FsError::io(e, &child_path))?;
+            unlink_at(granted, dir, &item.name, AtFlags::empty(), &child_path)?;
         }
     }
     Ok(())
+}
+
+// The operations below act on the system; each takes the `Granted` proof of the decision that
+// allows it, so an operation without an authorization does not compile.
+
+/// Removes the entry `name` of `dir` (`AtFlags::REMOVEDIR` for a directory).
+pub(crate) fn unlink_at(
+    _granted: &Granted,
+    dir: BorrowedFd<'_>,
+    name: &str,
+    flags: AtFlags,
+    path: &str,
+) -> Result<(), FsError> {
+    rustix::fs::unlinkat(dir, name, flags).map_err(|e| FsError::io(e, path))
+}
+
+/// Creates the directory `name` in `dir`.
+pub(crate) fn mkdir_at(
+    _granted: &Granted,
+    dir: BorrowedFd<'_>,
+    name: &str,
+    path: &str,
+) -> Result<(), FsError> {
+    rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o777)).map_err(|e| FsError::io(e, path))
+}
+
+/// Opens (or creates) the file `name` in `dir`; callers add `O_NOFOLLOW`.
+pub(crate) fn open_at(
+    _granted: &Granted,
+    dir: BorrowedFd<'_>,
+    name: &str,
+    flags: OFlags,
+    mode: u32,
+) -> rustix::io::Result<OwnedFd> {
+    rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(mode))
+}
+
+/// Reads up to `want` bytes at `offset`, filling the buffer unless the file ends.
+pub(crate) fn read_chunk(
+    _granted: &Granted,
+    file: &std::fs::File,
+    offset: u64,
+    want: usize,
+    path: &str,
+) -> Result<Vec<u8>, FsError> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; want];
+    let mut filled = 0;
+    while filled < want {
+        match file.read_at(&mut buf[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(FsError::io(e, path)),
+        }
+    }
+    buf.truncate(filled);
+    Ok(buf)
+}
+
+/// Replaces `name` in `dir` atomically with `contents`: a temporary file in the same directory
+/// (with the old file's mode), fsync, rename.
+pub(crate) fn replace_file(
+    _granted: &Granted,
+    dir: &Dir,
+    name: &str,
+    mode: u32,
+    contents: &[u8],
+    path: &str,
+) -> Result<(), FsError> {
+    use std::io::Write;
+    let io = |e: io::Error| FsError::io(e, path);
+    let mut temp = cap_tempfile::TempFile::new(dir).map_err(io)?;
+    temp.as_file_mut().write_all(contents).map_err(io)?;
+    rustix::fs::fchmod(temp.as_file().as_fd(), Mode::from_raw_mode(mode))
+        .map_err(|e| FsError::io(e, path))?;
+    temp.as_file().sync_all().map_err(io)?;
+    temp.replace(name).map_err(io)
+}
+
+/// Appends `contents` to `file` with `O_APPEND` (set for the write, then restored).
+pub(crate) fn append_file(
+    _granted: &Granted,
+    file: &std::fs::File,
+    contents: &[u8],
+    path: &str,
+) -> Result<(), FsError> {
+    use std::io::Write;
+    let fd = file.as_fd();
+    let fl = rustix::fs::fcntl_getfl(fd).map_err(|e| FsError::io(e, path))?;
+    rustix::fs::fcntl_setfl(fd, fl | OFlags::APPEND).map_err(|e| FsError::io(e, path))?;
+    let written = (&*file).write_all(contents);
+    let restored = rustix::fs::fcntl_setfl(fd, fl);
+    written.map_err(|e| FsError::io(e, path))?;
+    restored.map_err(|e| FsError::io(e, path))
 }
