@@ -9,7 +9,7 @@ use std::fmt;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Module};
 
-use super::error::{IoErrorKind, from_wit, plain, sdk_error};
+use super::error::{IoErrorKind, from_wit, kind_of, plain, sdk_error};
 use super::fs::{DirEntry, EntryType, entries_map, list_entries, open_dir, read_string};
 use crate::bindings::wrex::sdk::fs as wit;
 
@@ -148,7 +148,7 @@ fn ls(flags: &[&str], path: &str) -> Result<Map> {
             Ok(out)
         }
         // `ls` of a file lists that one file, as `ls` does. The file's own `open` is checked.
-        Err(err) if is_not_a_directory(&err) => {
+        Err(err) if kind_of(&err) == Some(IoErrorKind::DirectoryOpenError) => {
             let (parent, name) = split(path)?;
             let dir = open_dir(parent, false, false, true)?;
             let file = dir
@@ -166,13 +166,6 @@ fn ls(flags: &[&str], path: &str) -> Result<Map> {
         }
         Err(err) => Err(err),
     }
-}
-
-fn is_not_a_directory(err: &EvalAltResult) -> bool {
-    matches!(err, EvalAltResult::ErrorRuntime(v, _)
-        if v.read_lock::<Map>()
-            .and_then(|m| m.get("kind").and_then(|k| k.clone().try_cast::<IoErrorKind>()))
-            == Some(IoErrorKind::DirectoryOpenError))
 }
 
 fn write(flags: &[&str], path: &str, content: &str) -> Result<()> {
@@ -237,20 +230,13 @@ fn rm(flags: &[&str], path: &str) -> Result<()> {
     let recursive = flags.contains(&"recursive");
     let (parent, name) = split(path)?;
     let dir = match open_dir(parent, false, false, true) {
-        Err(e) if force && is_not_found(&e) => return Ok(()),
+        Err(e) if force && kind_of(&e) == Some(IoErrorKind::NotFound) => return Ok(()),
         other => other?,
     };
     match dir.remove_entry(name, recursive) {
         Err(wit::Error::NotFound(_)) if force => Ok(()),
         other => other.map_err(from_wit),
     }
-}
-
-fn is_not_found(err: &EvalAltResult) -> bool {
-    matches!(err, EvalAltResult::ErrorRuntime(v, _)
-        if v.read_lock::<Map>()
-            .and_then(|m| m.get("kind").and_then(|k| k.clone().try_cast::<IoErrorKind>()))
-            == Some(IoErrorKind::NotFound))
 }
 
 fn register_flag_modules(engine: &mut Engine) {

@@ -137,11 +137,18 @@ pub fn describe(value: &Dynamic) -> Option<String> {
     sdk_fields(value).map(|(kind, message)| format!("{SOURCE}: {kind}: {message}"))
 }
 
+/// The `IoErrorKind` of an SDK error, `None` for any other error.
+pub fn kind_of(err: &EvalAltResult) -> Option<IoErrorKind> {
+    match err {
+        EvalAltResult::ErrorRuntime(value, _) => sdk_fields(value).map(|(kind, _)| kind),
+        _ => None,
+    }
+}
+
 /// Whether an uncaught error is an SDK access denial. The host confirms this against its own
 /// record of denials, so a script cannot make a denial up.
 pub fn is_access_denied(err: &EvalAltResult) -> bool {
-    matches!(err, EvalAltResult::ErrorRuntime(value, _)
-        if matches!(sdk_fields(value), Some((IoErrorKind::PermissionDenied, _))))
+    kind_of(err) == Some(IoErrorKind::PermissionDenied)
 }
 
 pub fn register(engine: &mut Engine) {
