@@ -341,6 +341,15 @@ impl FsResource {
             Self::File(p) | Self::Dir(p) => p,
         }
     }
+
+    /// The resource's Cedar entity UID.
+    fn uid(&self) -> EntityUid {
+        let kind = match self {
+            Self::File(_) => "File",
+            Self::Dir(_) => "Dir",
+        };
+        EntityUid::from_type_name_and_id(fs_type(kind), EntityId::new(self.path()))
+    }
 }
 
 impl fmt::Display for FsResource {
@@ -373,16 +382,7 @@ fn parent_of(path: &str) -> Option<&str> {
 /// `resource in file_system::Dir::"/var/log"` holds for everything below `/var/log`.
 fn entities_for(resource: &FsResource) -> Vec<Entity> {
     let mut out = Vec::new();
-    let (mut uid, mut path) = match resource {
-        FsResource::File(p) => (
-            EntityUid::from_type_name_and_id(fs_type("File"), EntityId::new(p)),
-            p.as_str(),
-        ),
-        FsResource::Dir(p) => (
-            EntityUid::from_type_name_and_id(fs_type("Dir"), EntityId::new(p)),
-            p.as_str(),
-        ),
-    };
+    let (mut uid, mut path) = (resource.uid(), resource.path());
     loop {
         let parent = parent_of(path);
         let parent_uid =
@@ -530,14 +530,7 @@ impl Authorizer {
 
     fn decide(&self, action: FsAction, resource: &FsResource) -> (bool, Vec<String>, Vec<String>) {
         let schema = schema();
-        let resource_uid = match resource {
-            FsResource::File(p) => {
-                EntityUid::from_type_name_and_id(fs_type("File"), EntityId::new(p))
-            }
-            FsResource::Dir(p) => {
-                EntityUid::from_type_name_and_id(fs_type("Dir"), EntityId::new(p))
-            }
-        };
+        let resource_uid = resource.uid();
         let request = match Request::new(
             self.principal_uid.clone(),
             action.uid(),
