@@ -292,16 +292,24 @@ pub enum FsAction {
     Create,
     Delete,
     Stat,
+    Chmod,
+    Chown,
+    Move,
+    RedactedRead,
 }
 
 impl FsAction {
-    pub const ALL: [FsAction; 6] = [
+    pub const ALL: [FsAction; 10] = [
         Self::Open,
         Self::Read,
         Self::Write,
         Self::Create,
         Self::Delete,
         Self::Stat,
+        Self::Chmod,
+        Self::Chown,
+        Self::Move,
+        Self::RedactedRead,
     ];
 
     /// The action's Cedar id (`file_system::Action::"<name>"`).
@@ -313,6 +321,10 @@ impl FsAction {
             Self::Create => "create",
             Self::Delete => "delete",
             Self::Stat => "stat",
+            Self::Chmod => "chmod",
+            Self::Chown => "chown",
+            Self::Move => "move",
+            Self::RedactedRead => "redacted_read",
         }
     }
 
@@ -408,6 +420,31 @@ fn entities_for(resource: &FsResource) -> Vec<Entity> {
     }
 }
 
+/// Where a `move` sends its resource: Rex's `destination` context record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    /// The destination's absolute path.
+    pub path: String,
+    /// Its final name.
+    pub name: String,
+    /// The directory it goes into.
+    pub parent_path: String,
+}
+
+impl Destination {
+    /// The request context (`Request::new` validates it against the schema).
+    fn context(&self) -> Result<Context, String> {
+        let field = |k: &str, v: &str| (k.to_string(), RestrictedExpression::new_string(v.into()));
+        let record = RestrictedExpression::new_record([
+            field("path", &self.path),
+            field("name", &self.name),
+            field("parent_path", &self.parent_path),
+        ])
+        .map_err(|e| e.to_string())?;
+        Context::from_pairs([("destination".to_string(), record)]).map_err(|e| e.to_string())
+    }
+}
+
 /// One authorization decision, as handed to a [`DecisionObserver`].
 #[derive(Debug, Clone)]
 pub struct Decision {
@@ -491,7 +528,26 @@ impl Authorizer {
     /// Default deny; `forbid` overrides `permit`; any error while building the request or
     /// evaluating a policy makes the answer a deny (and is reported to the observer).
     pub fn authorize(&self, action: FsAction, resource: &FsResource) -> Result<Granted, Denied> {
-        let (allowed, policies, errors) = self.decide(action, resource);
+        self.authorize_in(action, resource, None)
+    }
+
+    /// [`Self::authorize`] for `move`, with Rex's context
+    /// `destination: {path, name, parent_path}` naming where the resource goes.
+    pub fn authorize_move(
+        &self,
+        resource: &FsResource,
+        destination: &Destination,
+    ) -> Result<Granted, Denied> {
+        self.authorize_in(FsAction::Move, resource, Some(destination))
+    }
+
+    fn authorize_in(
+        &self,
+        action: FsAction,
+        resource: &FsResource,
+        destination: Option<&Destination>,
+    ) -> Result<Granted, Denied> {
+        let (allowed, policies, errors) = self.decide(action, resource, destination);
         let action_text = format!("file_system::Action::{:?}", action.name());
         if let Some(observer) = &self.observer {
             observer.observe(&Decision {
@@ -525,17 +581,29 @@ impl Authorizer {
     /// Whether the policy would permit, without telling the observer. Only for choosing which
     /// of two checks to make; the check that decides is always made with [`Self::authorize`].
     pub fn permits(&self, action: FsAction, resource: &FsResource) -> bool {
-        self.decide(action, resource).0
+        self.decide(action, resource, None).0
     }
 
-    fn decide(&self, action: FsAction, resource: &FsResource) -> (bool, Vec<String>, Vec<String>) {
+    fn decide(
+        &self,
+        action: FsAction,
+        resource: &FsResource,
+        destination: Option<&Destination>,
+    ) -> (bool, Vec<String>, Vec<String>) {
         let schema = schema();
         let resource_uid = resource.uid();
+        let context = match destination {
+            None => Context::empty(),
+            Some(d) => match d.context() {
+                Ok(c) => c,
+                Err(e) => return (false, vec![], vec![format!("invalid context: {e}")]),
+            },
+        };
         let request = match Request::new(
             self.principal_uid.clone(),
             action.uid(),
             resource_uid,
-            Context::empty(),
+            context,
             Some(schema),
         ) {
             Ok(r) => r,

@@ -12,6 +12,7 @@ wasmtime::component::bindgen!({
     with: {
         "wrex:sdk/fs.dir": crate::fs::DirRes,
         "wrex:sdk/fs.file": crate::fs::FileRes,
+        "wrex:sdk/fs.symlink": crate::fs::SymlinkRes,
     },
 });
 

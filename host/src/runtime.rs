@@ -38,6 +38,9 @@ impl Default for RuntimeOptions {
     }
 }
 
+/// Rex's redaction dictionary path.
+pub const DEFAULT_REDACTION_DICTIONARY: &str = "/etc/opt/rex/rex_redaction.config";
+
 /// How often the engine's epoch advances; the deadline's granularity.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
@@ -62,6 +65,8 @@ pub(crate) struct HostState {
     pub(crate) meter: Meter,
     /// The run's `/` when it has a tenant root; `None` for the host's `/`.
     pub(crate) root: Option<cap_std::fs::Dir>,
+    /// Absolute path (as the run sees it) of the redaction dictionary used by `redacted_read`.
+    pub(crate) redaction_dictionary: String,
 }
 
 impl HostState {
@@ -78,6 +83,7 @@ impl HostState {
             denials: 0,
             meter: Meter::new(limits, cancel),
             root: None,
+            redaction_dictionary: DEFAULT_REDACTION_DICTIONARY.to_string(),
         }
     }
 }
@@ -101,6 +107,11 @@ pub struct Job {
     /// A directory that becomes the run's `/`: every script path, and so every Cedar resource,
     /// is resolved inside it (`..` stops at it, absolute symlinks restart at it).
     pub root: Option<PathBuf>,
+    /// The redaction dictionary for `redacted_read` (Rex's `/etc/opt/rex/rex_redaction.config`
+    /// by default): one regular expression per line; a line of a redacted file is kept when
+    /// one matches, and shown as `[REDACTED]` otherwise. The path is as the run sees it, and
+    /// reading it is authorized like any file (`open` on its directory, `open` and `read`).
+    pub redaction_dictionary: String,
 }
 
 impl std::fmt::Debug for Job {
@@ -126,6 +137,7 @@ impl Job {
             observer: None,
             cancel: None,
             root: None,
+            redaction_dictionary: DEFAULT_REDACTION_DICTIONARY.to_string(),
         }
     }
 
@@ -325,6 +337,7 @@ impl Runtime {
             job.cancel,
         );
         state.root = root;
+        state.redaction_dictionary = job.redaction_dictionary;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.meter);
         // The deadline and cancellation are checked on every epoch tick.

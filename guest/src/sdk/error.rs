@@ -108,6 +108,8 @@ pub fn from_wit(err: WitError) -> Box<EvalAltResult> {
         WitError::DirectoryNotEmpty(m) => (IoErrorKind::DirectoryNotEmpty, m),
         WitError::BadHandleMode(m) => (IoErrorKind::InvalidFileMode, m),
         WitError::TooManyLinks(m) => (IoErrorKind::IoError, m),
+        WitError::DestinationNotEmpty(m) => (IoErrorKind::DestinationFileNotEmptyError, m),
+        WitError::Unsupported(m) => (IoErrorKind::UnsupportedOperationError, m),
         WitError::Io(m) => (IoErrorKind::IoError, m),
     };
     sdk_error(kind, message)

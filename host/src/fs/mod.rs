@@ -10,6 +10,7 @@
 //! handle, and authorizes every directory the walk creates before creating it.
 
 mod host;
+mod ops;
 pub mod path;
 #[cfg(test)]
 mod tests;
@@ -30,10 +31,10 @@ pub const MAX_LINKS: u32 = 40;
 /// Most bytes served by one `read` call, whatever the guest asks for: a guest-supplied length
 /// must not make the host allocate without bound.
 pub const MAX_READ_CHUNK: u32 = 4 << 20;
-/// Most entries a recursive delete plans (and authorizes) before refusing.
+/// Most entries a recursive delete, chmod or chown plans (and authorizes) before refusing.
 pub const MAX_TREE_ENTRIES: usize = 100_000;
 
-const DIR_FLAGS: OFlags = OFlags::RDONLY
+pub(crate) const DIR_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::DIRECTORY)
     .union(OFlags::NOFOLLOW)
     .union(OFlags::CLOEXEC);
@@ -120,7 +121,17 @@ pub struct FileRes {
     pub(crate) writable: bool,
 }
 
-fn dir_from_fd(fd: OwnedFd) -> Dir {
+/// A symlink itself, behind a `symlink` handle: its directory, name, and identity when opened
+/// (every use checks that the name still holds the same link).
+#[derive(Debug)]
+pub struct SymlinkRes {
+    pub(crate) dir: Dir,
+    pub(crate) name: String,
+    pub(crate) path: String,
+    pub(crate) identity: (u64, u64),
+}
+
+pub(crate) fn dir_from_fd(fd: OwnedFd) -> Dir {
     Dir::from_std_file(std::fs::File::from(fd))
 }
 
@@ -133,7 +144,11 @@ enum Step {
 }
 
 /// Reads the symlink `name` in `dir`; `Ok(None)` when it is not a symlink or does not exist.
-fn read_symlink(dir: BorrowedFd<'_>, name: &str, path: &str) -> Result<Option<String>, FsError> {
+pub(crate) fn read_symlink(
+    dir: BorrowedFd<'_>,
+    name: &str,
+    path: &str,
+) -> Result<Option<String>, FsError> {
     match rustix::fs::readlinkat(dir, name, Vec::new()) {
         Ok(target) => target.into_string().map(Some).map_err(|_| {
             FsError::invalid_path(format!(
@@ -296,7 +311,11 @@ impl Walked {
 }
 
 /// `(st_dev, st_ino)` of the entry `name` in `dir`, without following a symlink.
-fn identity_at(dir: BorrowedFd<'_>, name: &str, path: &str) -> Result<(u64, u64), FsError> {
+pub(crate) fn identity_at(
+    dir: BorrowedFd<'_>,
+    name: &str,
+    path: &str,
+) -> Result<(u64, u64), FsError> {
     let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
         .map_err(|e| FsError::io(e, path))?;
     Ok((st.st_dev, st.st_ino))
@@ -309,7 +328,7 @@ fn identity(fd: BorrowedFd<'_>, path: &str) -> Result<(u64, u64), FsError> {
 
 /// Fails unless `name` in `dir` is still the object behind `fd` (it was not replaced since
 /// the handle was opened).
-fn ensure_same(
+pub(crate) fn ensure_same(
     dir: BorrowedFd<'_>,
     name: &str,
     fd: BorrowedFd<'_>,
@@ -349,14 +368,13 @@ fn group_name(gid: u32) -> String {
         .unwrap_or_default()
 }
 
-/// Metadata of an open descriptor.
-pub(crate) fn metadata_of(
-    _granted: &Granted,
-    fd: BorrowedFd<'_>,
-    path: &str,
-) -> Result<wit::Metadata, FsError> {
-    let st = rustix::fs::fstat(fd).map_err(|e| FsError::io(e, path))?;
-    Ok(wit::Metadata {
+/// Metadata from a `stat` result; `btime` from `statx` where the file system has it.
+pub(crate) fn metadata_from(
+    st: &rustix::fs::Stat,
+    btime: Option<i64>,
+    symlink_target: Option<String>,
+) -> wit::Metadata {
+    wit::Metadata {
         entry_type: entry_type(st.st_mode),
         size: u64::try_from(st.st_size).unwrap_or(0),
         mode: st.st_mode,
@@ -369,14 +387,52 @@ pub(crate) fn metadata_of(
         mtime_seconds: st.st_mtime,
         mtime_nanos: u32::try_from(st.st_mtime_nsec).unwrap_or(0),
         inode: st.st_ino,
-    })
+        ctime_seconds: st.st_ctime,
+        btime_seconds: btime,
+        symlink_target,
+    }
 }
 
-/// One entry of a directory tree planned for deletion.
-struct Planned {
-    name: String,
-    is_dir: bool,
-    children: Vec<Planned>,
+/// The birth time of `name` in `dir` (or of `dir` itself for an empty name), when known.
+fn birth_time(dir: BorrowedFd<'_>, name: &str) -> Option<i64> {
+    use rustix::fs::{StatxFlags, statx};
+    let flags = if name.is_empty() {
+        AtFlags::EMPTY_PATH | AtFlags::SYMLINK_NOFOLLOW
+    } else {
+        AtFlags::SYMLINK_NOFOLLOW
+    };
+    let stx = statx(dir, name, flags, StatxFlags::BTIME).ok()?;
+    (stx.stx_mask & StatxFlags::BTIME.bits() != 0).then_some(stx.stx_btime.tv_sec)
+}
+
+/// Metadata of an open descriptor.
+pub(crate) fn metadata_of(
+    _granted: &Granted,
+    fd: BorrowedFd<'_>,
+    path: &str,
+) -> Result<wit::Metadata, FsError> {
+    let st = rustix::fs::fstat(fd).map_err(|e| FsError::io(e, path))?;
+    Ok(metadata_from(&st, birth_time(fd, ""), None))
+}
+
+/// Metadata of the entry `name` in `dir`, not following a symlink (`lstat`).
+pub(crate) fn metadata_at(
+    _granted: &Granted,
+    dir: BorrowedFd<'_>,
+    name: &str,
+    path: &str,
+    symlink_target: Option<String>,
+) -> Result<wit::Metadata, FsError> {
+    let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
+        .map_err(|e| FsError::io(e, path))?;
+    Ok(metadata_from(&st, birth_time(dir, name), symlink_target))
+}
+
+/// One entry of a directory tree planned for a recursive operation (delete, chmod, chown).
+pub(crate) struct Planned {
+    pub(crate) name: String,
+    pub(crate) is_dir: bool,
+    pub(crate) children: Vec<Planned>,
 }
 
 /// Lists `dir` (without `.` and `..`): name, inode and type of each entry (`statat` when the
@@ -413,12 +469,13 @@ pub(crate) fn read_entries(
     Ok(out)
 }
 
-/// Plans the deletion of everything below `dir`, calling `authorize` for each entry (as a
-/// `File` or `Dir` at its absolute path) before anything is deleted.
-fn plan_tree(
+/// Plans a recursive `what` (e.g. "delete") of everything below `dir`, calling `authorize`
+/// for each entry (as a `File` or `Dir` at its absolute path) before anything is changed.
+pub(crate) fn plan_tree(
     granted: &Granted,
     dir: BorrowedFd<'_>,
     path: &str,
+    what: &str,
     count: &mut usize,
     authorize: &mut dyn FnMut(bool, &str) -> Result<(), FsError>,
 ) -> Result<Vec<Planned>, FsError> {
@@ -427,7 +484,7 @@ fn plan_tree(
         *count += 1;
         if *count > MAX_TREE_ENTRIES {
             return Err(FsError::invalid_argument(format!(
-                "recursive delete of `{path}` refused: more than {MAX_TREE_ENTRIES} entries"
+                "recursive {what} of `{path}` refused: more than {MAX_TREE_ENTRIES} entries"
             )));
         }
         let child_path = path::join(path, &entry.name);
@@ -435,7 +492,7 @@ fn plan_tree(
         // again by its text, so the whole delete is refused rather than done partly.
         if entry.name.contains('\u{fffd}') {
             return Err(FsError::invalid_path(format!(
-                "recursive delete of `{path}` refused: an entry name is not valid UTF-8"
+                "recursive {what} of `{path}` refused: an entry name is not valid UTF-8"
             )));
         }
         let is_dir = entry.entry_type == wit::EntryType::Dir;
@@ -443,7 +500,7 @@ fn plan_tree(
         let children = if is_dir {
             let fd = rustix::fs::openat(dir, entry.name.as_str(), DIR_FLAGS, Mode::empty())
                 .map_err(|e| FsError::io(e, &child_path))?;
-            plan_tree(granted, fd.as_fd(), &child_path, count, authorize)?
+            plan_tree(granted, fd.as_fd(), &child_path, what, count, authorize)?
         } else {
             Vec::new()
         };
