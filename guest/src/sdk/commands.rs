@@ -10,17 +10,21 @@ use std::fmt;
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Module};
 
 use super::error::{IoErrorKind, from_wit, kind_of, plain, sdk_error};
-use super::fs::{DirEntry, EntryType, entries_map, list_entries, open_dir, read_string};
+use super::fs::{DirEntry, EntryType, entries_map, list_entries, open_dir};
+use super::lines::Lines;
+use super::text::{self, Access, Select};
+use super::walk;
 use crate::bindings::wrex::sdk::fs as wit;
 
 type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
 
-/// A command flag such as `cat::number`. `name` is the canonical (long) name; aliases map to
-/// the same value.
+/// A command flag such as `cat::number` or `tail::n(5)`. `name` is the canonical (long)
+/// name; aliases map to the same value. Value-carrying flags hold their arguments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Flag {
     command: &'static str,
     name: &'static str,
+    values: [i64; 2],
 }
 
 impl fmt::Display for Flag {
@@ -29,24 +33,90 @@ impl fmt::Display for Flag {
     }
 }
 
-/// A flag's canonical name and its aliases.
-type FlagSpec = (&'static str, &'static [&'static str]);
+/// A flag's canonical name, its aliases, and how many integer arguments it takes.
+type FlagSpec = (&'static str, &'static [&'static str], usize);
 
-/// Each command's flags.
+/// Each command's flags (the module name is the command's, except `glob` for `find_files`).
 const FLAGS: &[(&str, &[FlagSpec])] = &[
-    ("cat", &[("number", &["n"])]),
-    ("ls", &[("all", &["a"]), ("recursive", &["R"])]),
-    ("write", &[("append", &["a"]), ("replace", &["r"])]),
-    ("mkdir", &[("parents", &["p"])]),
-    ("rm", &[("force", &["f"]), ("recursive", &["r"])]),
+    ("cat", &[("number", &["n"], 0)]),
+    ("ls", &[("all", &["a"], 0), ("recursive", &["R"], 0)]),
+    ("write", &[("append", &["a"], 0), ("replace", &["r"], 0)]),
+    ("mkdir", &[("parents", &["p"], 0)]),
+    ("rm", &[("force", &["f"], 0), ("recursive", &["r"], 0)]),
+    (
+        "grep",
+        &[
+            ("ignore_case", &["i"], 0),
+            ("count", &["c"], 0),
+            ("invert", &["v"], 0),
+            ("line_number", &["n"], 0),
+            ("max_count", &["m"], 1),
+        ],
+    ),
+    (
+        "tail",
+        &[("n", &[], 1), ("from", &[], 1), ("range", &[], 2)],
+    ),
+    (
+        "sed",
+        &[
+            ("regex", &[], 0),
+            ("all", &["g"], 0),
+            ("in_place", &["i"], 0),
+        ],
+    ),
+    (
+        "wc",
+        &[
+            ("lines", &["l"], 0),
+            ("words", &["w"], 0),
+            ("bytes", &["c"], 0),
+        ],
+    ),
+    ("cp", &[("force", &["f"], 0), ("preserve", &["p"], 0)]),
+    ("mv", &[("backup", &["b"], 0), ("verbose", &["v"], 0)]),
+    ("seq", &[("step", &[], 1)]),
+    ("glob", &[("recursive", &["r"], 0)]),
+    (
+        "du",
+        &[
+            ("summarize", &["s"], 0),
+            ("all_files", &["a"], 0),
+            ("apparent_size", &[], 0),
+            ("max_depth", &["d"], 1),
+        ],
+    ),
 ];
 
+/// A command's parsed flags.
+#[derive(Debug, Default)]
+pub struct Flags(Vec<Flag>);
+
+impl Flags {
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|f| f.name == name)
+    }
+
+    /// The arguments of the last occurrence of a value-carrying flag.
+    pub fn values(&self, name: &str) -> Option<[i64; 2]> {
+        self.0
+            .iter()
+            .rev()
+            .find(|f| f.name == name)
+            .map(|f| f.values)
+    }
+
+    pub fn value(&self, name: &str) -> Option<i64> {
+        self.values(name).map(|v| v[0])
+    }
+}
+
 /// Checks a flag array: every element must be a flag of `command`.
-fn parse_flags(command: &str, flags: &Array) -> Result<Vec<&'static str>> {
+fn parse_flags(command: &str, flags: &Array) -> Result<Flags> {
     flags
         .iter()
         .map(|value| match value.clone().try_cast::<Flag>() {
-            Some(flag) if flag.command == command => Ok(flag.name),
+            Some(flag) if flag.command == command => Ok(flag),
             Some(flag) => Err(sdk_error(
                 IoErrorKind::InvalidArguments,
                 format!("`{flag}` is not a flag of `{command}`: use `{command}::…` flags"),
@@ -59,7 +129,12 @@ fn parse_flags(command: &str, flags: &Array) -> Result<Vec<&'static str>> {
                 ),
             )),
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()
+        .map(Flags)
+}
+
+fn no_flags() -> Flags {
+    Flags::default()
 }
 
 /// Splits an absolute path into its parent directory and final name. The host validates both
@@ -96,9 +171,13 @@ fn open_for_read(path: &str) -> Result<wit::File> {
     dir.open_file(name, READ_ONLY).map_err(from_wit)
 }
 
-fn cat(flags: &[&str], path: &str) -> Result<String> {
-    let text = read_string(&open_for_read(path)?)?;
-    if flags.contains(&"number") {
+fn read_string(file: &wit::File) -> Result<String> {
+    super::fs::read_string(file)
+}
+
+fn cat(flags: &Flags, path: &str) -> Result<String> {
+    let text = text::read_text(&open_for_read(path)?, Access::RedactedFallback)?;
+    if flags.has("number") {
         Ok(text
             .lines()
             .enumerate()
@@ -138,9 +217,9 @@ fn ls_into(out: &mut Map, dir: &wit::Dir, prefix: &str, all: bool, recursive: bo
     Ok(())
 }
 
-fn ls(flags: &[&str], path: &str) -> Result<Map> {
-    let all = flags.contains(&"all");
-    let recursive = flags.contains(&"recursive");
+fn ls(flags: &Flags, path: &str) -> Result<Map> {
+    let all = flags.has("all");
+    let recursive = flags.has("recursive");
     match open_dir(path, false, false, true) {
         Ok(dir) => {
             let mut out = Map::new();
@@ -168,9 +247,9 @@ fn ls(flags: &[&str], path: &str) -> Result<Map> {
     }
 }
 
-fn write(flags: &[&str], path: &str, content: &str) -> Result<()> {
-    let replace = flags.contains(&"replace");
-    if replace && flags.contains(&"append") {
+fn write(flags: &Flags, path: &str, content: &str) -> Result<()> {
+    let replace = flags.has("replace");
+    if replace && flags.has("append") {
         return Err(plain(
             "write: `write::append` and `write::replace` exclude each other",
         ));
@@ -216,8 +295,8 @@ fn touch(path: &str) -> Result<()> {
     .map_err(from_wit)
 }
 
-fn mkdir(flags: &[&str], path: &str) -> Result<()> {
-    if flags.contains(&"parents") {
+fn mkdir(flags: &Flags, path: &str) -> Result<()> {
+    if flags.has("parents") {
         return open_dir(path, true, true, true).map(drop);
     }
     let (parent, name) = split(path)?;
@@ -225,9 +304,9 @@ fn mkdir(flags: &[&str], path: &str) -> Result<()> {
     dir.create_dir(name).map_err(from_wit)
 }
 
-fn rm(flags: &[&str], path: &str) -> Result<()> {
-    let force = flags.contains(&"force");
-    let recursive = flags.contains(&"recursive");
+fn rm(flags: &Flags, path: &str) -> Result<()> {
+    let force = flags.has("force");
+    let recursive = flags.has("recursive");
     let (parent, name) = split(path)?;
     let dir = match open_dir(parent, false, false, true) {
         Err(e) if force && kind_of(&e) == Some(IoErrorKind::NotFound) => return Ok(()),
@@ -239,6 +318,325 @@ fn rm(flags: &[&str], path: &str) -> Result<()> {
     }
 }
 
+fn grep_cmd(flags: &Flags, pattern: &str, path: &str) -> Result<Array> {
+    let max_count = match flags.value("max_count") {
+        None => None,
+        Some(m) if m >= 0 => Some(m as u64),
+        Some(m) => {
+            return Err(sdk_error(
+                IoErrorKind::InvalidArguments,
+                format!("grep::max_count must not be negative, got {m}"),
+            ));
+        }
+    };
+    let g = text::Grep {
+        regex: text::regex(pattern, flags.has("ignore_case"))?,
+        invert: flags.has("invert"),
+        max_count,
+    };
+    let file = open_for_read(path)?;
+    let matches = text::grep(&file, Access::RedactedFallback, &g)?;
+    if flags.has("count") {
+        return Ok(vec![matches.len().to_string().into()]);
+    }
+    let numbered = flags.has("line_number");
+    Ok(matches
+        .into_iter()
+        .map(|(n, line)| {
+            if numbered {
+                format!("{n}:{line}").into()
+            } else {
+                line.into()
+            }
+        })
+        .collect())
+}
+
+fn positive(value: i64, what: &str) -> Result<u64> {
+    u64::try_from(value)
+        .ok()
+        .filter(|v| *v >= 1)
+        .ok_or_else(|| {
+            sdk_error(
+                IoErrorKind::InvalidArguments,
+                format!("{what} starts at line 1, got {value}"),
+            )
+        })
+}
+
+/// `tail`: the last 10 lines; `tail::n(k)` the last |k| lines (Rex returns the *first* k for a
+/// positive k, a defect wrex does not copy); `tail::from(l)` from line l; `tail::range(s, e)`
+/// lines s to e.
+fn tail(flags: &Flags, path: &str) -> Result<Array> {
+    let select = if let Some([s, e]) = flags.values("range") {
+        let (s, e) = (positive(s, "tail::range")?, positive(e, "tail::range")?);
+        if e < s {
+            return Err(sdk_error(
+                IoErrorKind::InvalidArguments,
+                format!("tail::range({s}, {e}): the end is before the start"),
+            ));
+        }
+        Select::Range(s, Some(e))
+    } else if let Some(from) = flags.value("from") {
+        Select::Range(positive(from, "tail::from")?, None)
+    } else {
+        Select::Last(flags.value("n").map_or(10, i64::unsigned_abs))
+    };
+    let file = open_for_read(path)?;
+    Ok(text::select_lines(Lines::of_file(&file, 0), select)?
+        .into_iter()
+        .map(Dynamic::from)
+        .collect())
+}
+
+fn sed(flags: &Flags, pattern: &str, with: &str, path: &str) -> Result<String> {
+    let in_place = flags.has("in_place");
+    let (parent, name) = split(path)?;
+    let dir = open_dir(parent, false, false, true)?;
+    let file = dir
+        .open_file(
+            name,
+            wit::OpenFileOptions {
+                write: in_place,
+                ..READ_ONLY
+            },
+        )
+        .map_err(from_wit)?;
+    let content = read_string(&file)?;
+    let new = text::replace(
+        &content,
+        pattern,
+        with,
+        flags.has("regex"),
+        flags.has("all"),
+    )?;
+    if in_place && new != content {
+        file.write(new.as_bytes()).map_err(from_wit)?;
+    }
+    Ok(new)
+}
+
+fn wc(flags: &Flags, path: &str) -> Result<Map> {
+    let counts = text::counts(&open_for_read(path)?)?;
+    Ok(text::wc_map(
+        counts,
+        flags.has("lines"),
+        flags.has("words"),
+        flags.has("bytes"),
+    ))
+}
+
+fn awk_lines(path: &str, mut f: impl FnMut(&str) -> Result<()>) -> Result<()> {
+    let file = open_for_read(path)?;
+    text::for_each_line(&file, Access::Strict, |_, line| f(line).map(|()| true))
+}
+
+fn awk_field(n: i64, delim: &str, path: &str) -> Result<Array> {
+    let n = text::field_args(n, delim)?;
+    let mut out = Array::new();
+    awk_lines(path, |line| {
+        if let Some(v) = text::field(line, n, delim) {
+            out.push(v.into());
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn awk_filter(pattern: &str, path: &str) -> Result<Array> {
+    let mut out = Array::new();
+    awk_lines(path, |line| {
+        if line.contains(pattern) {
+            out.push(line.into());
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn awk_filter_field(n: i64, delim: &str, pattern: &str, path: &str) -> Result<Array> {
+    let n = text::field_args(n, delim)?;
+    let mut out = Array::new();
+    awk_lines(path, |line| {
+        if text::field(line, n, delim).is_some_and(|v| v.contains(pattern)) {
+            out.push(line.into());
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn awk_sum(n: i64, delim: &str, path: &str) -> Result<f64> {
+    let n = text::field_args(n, delim)?;
+    let mut sum = 0.0;
+    awk_lines(path, |line| {
+        if let Some(v) = text::field(line, n, delim).and_then(|v| v.trim().parse::<f64>().ok()) {
+            sum += v;
+        }
+        Ok(())
+    })?;
+    Ok(sum)
+}
+
+fn awk_count_unique(n: i64, delim: &str, path: &str) -> Result<Map> {
+    let n = text::field_args(n, delim)?;
+    let mut counts: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    awk_lines(path, |line| {
+        if let Some(v) = text::field(line, n, delim) {
+            *counts.entry(v.to_string()).or_default() += 1;
+        }
+        Ok(())
+    })?;
+    Ok(counts
+        .into_iter()
+        .map(|(k, v)| (k.into(), Dynamic::from_int(v)))
+        .collect())
+}
+
+fn awk_filter_range(start: i64, end: i64, path: &str) -> Result<Array> {
+    if start < 1 || end < start {
+        return Err(sdk_error(
+            IoErrorKind::InvalidArguments,
+            format!("awk_filter_range({start}, {end}): need 1 <= start <= end"),
+        ));
+    }
+    let file = open_for_read(path)?;
+    let select = Select::Range(start as u64, Some(end as u64));
+    Ok(text::select_lines(Lines::of_file(&file, 0), select)?
+        .into_iter()
+        .map(Dynamic::from)
+        .collect())
+}
+
+fn seq(flags: &Flags, start: i64, end: i64) -> Result<Array> {
+    text::seq(start, end, flags.value("step").unwrap_or(1))
+}
+
+/// `cp`: Rex's checks in Rex's order; `read` on the source is checked before the destination
+/// is created, so a denied read leaves no empty destination behind.
+fn cp(flags: &Flags, src: &str, dst: &str) -> Result<()> {
+    let (src_parent, src_name) = split(src)?;
+    let source = open_dir(src_parent, false, false, false)?
+        .open_file(src_name, READ_ONLY)
+        .map_err(from_wit)?;
+    source.read(0, 0).map_err(from_wit)?;
+    let (dst_parent, dst_name) = split(dst)?;
+    let dest = open_dir(dst_parent, false, false, false)?
+        .open_file(
+            dst_name,
+            wit::OpenFileOptions {
+                read: false,
+                write: true,
+                create: true,
+                permissions: None,
+                follow_symlinks: false,
+            },
+        )
+        .map_err(from_wit)?;
+    source
+        .copy_to(&dest, flags.has("force"), flags.has("preserve"))
+        .map(drop)
+        .map_err(from_wit)
+}
+
+/// `mv`: files and directories. With `mv::backup`, an existing destination file is first moved
+/// to `<dst>~`.
+fn mv(flags: &Flags, src: &str, dst: &str) -> Result<()> {
+    let (src_parent, src_name) = split(src)?;
+    let (dst_parent, dst_name) = split(dst)?;
+    let from = open_dir(src_parent, false, false, false)?;
+    let to = open_dir(dst_parent, false, false, false)?;
+    if flags.has("backup") {
+        match to.open_file(dst_name, READ_ONLY) {
+            Ok(existing) => {
+                existing
+                    .move_to(&to, &format!("{dst_name}~"))
+                    .map_err(from_wit)?;
+            }
+            Err(wit::Error::NotFound(_)) => {}
+            Err(e) => return Err(from_wit(e)),
+        }
+    }
+    match from.open_file(src_name, READ_ONLY) {
+        Ok(file) => {
+            file.move_to(&to, dst_name).map_err(from_wit)?;
+        }
+        Err(wit::Error::NotAFile(_)) => {
+            let dir = open_dir(src, false, false, false)?;
+            dir.move_to(&to, dst_name).map_err(from_wit)?;
+        }
+        Err(e) => return Err(from_wit(e)),
+    }
+    if flags.has("verbose") {
+        crate::bindings::wrex::sdk::log::emit(
+            crate::bindings::wrex::sdk::log::Level::Info,
+            &format!("renamed '{src}' -> '{dst}'"),
+            0,
+        );
+    }
+    Ok(())
+}
+
+fn find_files(flags: &Flags, pattern: &str, path: &str) -> Result<Array> {
+    let glob = walk::glob(pattern, false)?;
+    let root = open_dir(path, false, false, true)?;
+    let max_depth = if flags.has("recursive") { u32::MAX } else { 1 };
+    let mut out = Array::new();
+    walk::walk(
+        &root,
+        max_depth,
+        false,
+        &mut |_, entry, relative, _depth| {
+            if glob.matches(&entry.entry.name) {
+                out.push(relative.to_string().into());
+            }
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+fn du(flags: &Flags, path: &str) -> Result<Map> {
+    let max_depth = match flags.value("max_depth") {
+        None => None,
+        Some(d) => Some(u32::try_from(d).map_err(|_| {
+            sdk_error(
+                IoErrorKind::InvalidArguments,
+                format!("du::max_depth must not be negative, got {d}"),
+            )
+        })?),
+    };
+    let opts = walk::UsageOptions {
+        summarize: flags.has("summarize"),
+        all_files: flags.has("all_files"),
+        apparent_size: flags.has("apparent_size"),
+        max_depth,
+        ..walk::UsageOptions::default()
+    };
+    let root = open_dir(path, false, false, true)?;
+    let usage = walk::disk_usage(&root, &opts)?;
+    let mut map = Map::new();
+    let total = usage.entries.last().cloned().unwrap_or_default();
+    map.insert(
+        "entries".into(),
+        usage
+            .entries
+            .into_iter()
+            .map(|e| Dynamic::from_map(e.to_map()))
+            .collect::<Array>()
+            .into(),
+    );
+    map.insert(
+        "total_size_bytes".into(),
+        Dynamic::from_int(total.size_bytes),
+    );
+    map.insert(
+        "total_inode_count".into(),
+        Dynamic::from_int(total.inode_count),
+    );
+    Ok(map)
+}
+
 fn register_flag_modules(engine: &mut Engine) {
     engine.register_type_with_name::<Flag>("Flag");
     engine.register_fn("to_string", |f: &mut Flag| f.to_string());
@@ -247,11 +645,34 @@ fn register_flag_modules(engine: &mut Engine) {
     engine.register_fn("!=", |a: &mut Flag, b: Flag| *a != b);
     for (command, flags) in FLAGS {
         let mut module = Module::new();
-        for (name, aliases) in *flags {
-            let flag = Flag { command, name };
-            module.set_var(*name, flag);
-            for alias in *aliases {
-                module.set_var(*alias, flag);
+        for (name, aliases, arity) in *flags {
+            let flag = Flag {
+                command,
+                name,
+                values: [0, 0],
+            };
+            for id in std::iter::once(name).chain(aliases.iter()) {
+                match arity {
+                    0 => {
+                        module.set_var(*id, flag);
+                    }
+                    1 => {
+                        module.set_native_fn(*id, move |v: i64| {
+                            Ok(Flag {
+                                values: [v, 0],
+                                ..flag
+                            })
+                        });
+                    }
+                    _ => {
+                        module.set_native_fn(*id, move |a: i64, b: i64| {
+                            Ok(Flag {
+                                values: [a, b],
+                                ..flag
+                            })
+                        });
+                    }
+                }
             }
         }
         engine.register_static_module(*command, module.into());
@@ -261,27 +682,76 @@ fn register_flag_modules(engine: &mut Engine) {
 pub fn register(engine: &mut Engine) {
     register_flag_modules(engine);
     engine
-        .register_fn("cat", |path: &str| cat(&[], path))
+        .register_fn("cat", |path: &str| cat(&no_flags(), path))
         .register_fn("cat", |flags: Array, path: &str| {
             cat(&parse_flags("cat", &flags)?, path)
         })
-        .register_fn("ls", |path: &str| ls(&[], path))
+        .register_fn("ls", |path: &str| ls(&no_flags(), path))
         .register_fn("ls", |flags: Array, path: &str| {
             ls(&parse_flags("ls", &flags)?, path)
         })
         .register_fn("write", |path: &str, content: &str| {
-            write(&[], path, content)
+            write(&no_flags(), path, content)
         })
         .register_fn("write", |flags: Array, path: &str, content: &str| {
             write(&parse_flags("write", &flags)?, path, content)
         })
         .register_fn("touch", touch)
-        .register_fn("mkdir", |path: &str| mkdir(&[], path))
+        .register_fn("mkdir", |path: &str| mkdir(&no_flags(), path))
         .register_fn("mkdir", |flags: Array, path: &str| {
             mkdir(&parse_flags("mkdir", &flags)?, path)
         })
-        .register_fn("rm", |path: &str| rm(&[], path))
+        .register_fn("rm", |path: &str| rm(&no_flags(), path))
         .register_fn("rm", |flags: Array, path: &str| {
             rm(&parse_flags("rm", &flags)?, path)
-        });
+        })
+        .register_fn("grep", |pattern: &str, path: &str| {
+            grep_cmd(&no_flags(), pattern, path)
+        })
+        .register_fn("grep", |flags: Array, pattern: &str, path: &str| {
+            grep_cmd(&parse_flags("grep", &flags)?, pattern, path)
+        })
+        .register_fn("tail", |path: &str| tail(&no_flags(), path))
+        .register_fn("tail", |flags: Array, path: &str| {
+            tail(&parse_flags("tail", &flags)?, path)
+        })
+        .register_fn("sed", |p: &str, r: &str, path: &str| {
+            sed(&no_flags(), p, r, path)
+        })
+        .register_fn("sed", |flags: Array, p: &str, r: &str, path: &str| {
+            sed(&parse_flags("sed", &flags)?, p, r, path)
+        })
+        .register_fn("wc", |path: &str| wc(&no_flags(), path))
+        .register_fn("wc", |flags: Array, path: &str| {
+            wc(&parse_flags("wc", &flags)?, path)
+        })
+        .register_fn("cp", |src: &str, dst: &str| cp(&no_flags(), src, dst))
+        .register_fn("cp", |flags: Array, src: &str, dst: &str| {
+            cp(&parse_flags("cp", &flags)?, src, dst)
+        })
+        .register_fn("mv", |src: &str, dst: &str| mv(&no_flags(), src, dst))
+        .register_fn("mv", |flags: Array, src: &str, dst: &str| {
+            mv(&parse_flags("mv", &flags)?, src, dst)
+        })
+        .register_fn("seq", |start: i64, end: i64| seq(&no_flags(), start, end))
+        .register_fn("seq", |flags: Array, start: i64, end: i64| {
+            seq(&parse_flags("seq", &flags)?, start, end)
+        })
+        .register_fn("find_files", |pattern: &str, path: &str| {
+            find_files(&no_flags(), pattern, path)
+        })
+        .register_fn("find_files", |flags: Array, pattern: &str, path: &str| {
+            find_files(&parse_flags("glob", &flags)?, pattern, path)
+        })
+        .register_fn("du", |path: &str| du(&no_flags(), path))
+        .register_fn("du", |flags: Array, path: &str| {
+            du(&parse_flags("du", &flags)?, path)
+        })
+        .register_fn("awk_split", text::awk_split)
+        .register_fn("awk_field", awk_field)
+        .register_fn("awk_filter", awk_filter)
+        .register_fn("awk_filter_field", awk_filter_field)
+        .register_fn("awk_sum", awk_sum)
+        .register_fn("awk_count_unique", awk_count_unique)
+        .register_fn("awk_filter_range", awk_filter_range);
 }

@@ -10,7 +10,10 @@
 pub mod commands;
 pub mod error;
 pub mod fs;
+pub mod lines;
 pub mod log;
+pub mod text;
+pub mod walk;
 
 use rhai::Engine;
 

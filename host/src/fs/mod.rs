@@ -387,6 +387,7 @@ pub(crate) fn metadata_from(
         mtime_seconds: st.st_mtime,
         mtime_nanos: u32::try_from(st.st_mtime_nsec).unwrap_or(0),
         inode: st.st_ino,
+        device: st.st_dev,
         ctime_seconds: st.st_ctime,
         btime_seconds: btime,
         symlink_target,
