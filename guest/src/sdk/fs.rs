@@ -3,6 +3,7 @@
 //! delete options. Every method is a thin layer over a `wrex:sdk/fs` import; the host
 //! authorizes each one with Cedar.
 
+use std::cell::Cell;
 use std::fmt;
 use std::rc::Rc;
 
@@ -75,9 +76,16 @@ pub struct DeleteDirOptions {
 #[derive(Clone)]
 pub struct DirHandle(pub Rc<wit::Dir>);
 
-/// An open regular file (Rex's `FileHandle`).
+/// An open regular file (Rex's `FileHandle`), with the position `read_page` continues from
+/// (shared by copies of the handle, as Rex's reference-counted handle shares it).
 #[derive(Clone)]
-pub struct FileHandle(pub Rc<wit::File>);
+pub struct FileHandle(pub Rc<wit::File>, pub Rc<Cell<u64>>);
+
+impl FileHandle {
+    pub fn new(file: wit::File) -> Self {
+        Self(Rc::new(file), Rc::new(Cell::new(0)))
+    }
+}
 
 /// Rex's `EntryType`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,6 +153,8 @@ pub struct DirEntry {
     pub name: String,
     pub inode: u64,
     pub entry_type: EntryType,
+    /// The directory holding the entry, for `open_as_file`, `open_as_dir` and `metadata`.
+    pub parent: Option<Rc<wit::Dir>>,
 }
 
 impl From<wit::DirEntry> for DirEntry {
@@ -153,6 +163,7 @@ impl From<wit::DirEntry> for DirEntry {
             name: e.name,
             inode: e.inode,
             entry_type: e.entry_type.into(),
+            parent: None,
         }
     }
 }
@@ -166,11 +177,11 @@ pub struct Ownership {
 
 /// Rex's `Metadata`.
 #[derive(Clone, Debug)]
-pub struct Metadata(wit::Metadata);
+pub struct Metadata(pub wit::Metadata);
 
 /// Integers handed to scripts are `i64` (Rhai's integer type). Rex exposes some as `u64`, which
 /// scripts then cannot compare with literals (REX-COMPAT §6.3 #25); wrex does not copy that.
-fn int(v: u64) -> i64 {
+pub fn int(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
@@ -214,7 +225,12 @@ impl Metadata {
         );
         map.insert("user".into(), m.user.clone().into());
         map.insert("group".into(), m.group.clone().into());
-        map.insert("symlink_target".into(), Dynamic::UNIT);
+        map.insert(
+            "symlink_target".into(),
+            m.symlink_target
+                .clone()
+                .map_or(Dynamic::UNIT, Dynamic::from),
+        );
         map
     }
 }
@@ -415,7 +431,7 @@ fn register_options(engine: &mut Engine) {
 }
 
 /// `force` turns a missing target into success, as `rm -f` does.
-fn ignore_not_found(result: std::result::Result<(), wit::Error>, force: bool) -> Result<()> {
+pub fn ignore_not_found(result: std::result::Result<(), wit::Error>, force: bool) -> Result<()> {
     match result {
         Err(wit::Error::NotFound(_)) if force => Ok(()),
         other => other.map_err(from_wit),
@@ -436,11 +452,15 @@ fn register_handles(engine: &mut Engine) {
             "open_file",
             |d: &mut DirHandle, name: &str, o: OpenFileOptions| -> Result<FileHandle> {
                 let file = d.0.open_file(name, o.0).map_err(from_wit)?;
-                Ok(FileHandle(Rc::new(file)))
+                Ok(FileHandle::new(file))
             },
         )
         .register_fn("list_entries", |d: &mut DirHandle| -> Result<Map> {
-            Ok(entries_map(list_entries(&d.0)?))
+            let mut entries = list_entries(&d.0)?;
+            for e in &mut entries {
+                e.parent = Some(d.0.clone());
+            }
+            Ok(entries_map(entries))
         })
         .register_fn("metadata", |d: &mut DirHandle| -> Result<Metadata> {
             d.0.metadata().map(Metadata).map_err(from_wit)
@@ -459,7 +479,7 @@ fn register_handles(engine: &mut Engine) {
             "write",
             |f: &mut FileHandle, content: &str| -> Result<FileHandle> {
                 let new = f.0.write(content.as_bytes()).map_err(from_wit)?;
-                Ok(FileHandle(Rc::new(new)))
+                Ok(FileHandle::new(new))
             },
         )
         .register_fn("metadata", |f: &mut FileHandle| -> Result<Metadata> {
@@ -500,7 +520,11 @@ fn register_values(engine: &mut Engine) {
             int(m.0.blocks.saturating_mul(512))
         })
         .register_fn("permissions", |m: &mut Metadata| m.permissions())
-        .register_fn("symlink_target", |_: &mut Metadata| Dynamic::UNIT)
+        .register_fn("symlink_target", |m: &mut Metadata| {
+            m.0.symlink_target
+                .clone()
+                .map_or(Dynamic::UNIT, Dynamic::from)
+        })
         .register_get("owner", |m: &mut Metadata| Ownership {
             user: m.0.user.clone(),
             group: m.0.group.clone(),

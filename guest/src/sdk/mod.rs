@@ -7,9 +7,11 @@
 //! | `commands`  | `cat`, `ls`, `write`, `touch`, `mkdir`, `rm` and their flag modules        |
 //! | `log`       | `info`, `warn`, `error`, `trace`, and `debug` routed to the host log      |
 
+pub mod archive;
 pub mod commands;
 pub mod error;
 pub mod fs;
+pub mod handles;
 pub mod lines;
 pub mod log;
 pub mod text;
@@ -21,6 +23,7 @@ use rhai::Engine;
 pub fn register(engine: &mut Engine) {
     error::register(engine);
     fs::register(engine);
+    handles::register(engine);
     commands::register(engine);
     log::register(engine);
 }
