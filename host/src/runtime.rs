@@ -147,6 +147,12 @@ impl Job {
         self
     }
 
+    /// Reads redaction patterns from `path` (as the run sees it) instead of Rex's default.
+    pub fn redaction_dictionary(mut self, path: impl Into<String>) -> Self {
+        self.redaction_dictionary = path.into();
+        self
+    }
+
     pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> Self {
         self.cancel = Some(flag);
         self

@@ -197,6 +197,8 @@ struct UsageWalk<'a> {
     opts: &'a UsageOptions,
     seen_links: HashSet<(u64, u64)>,
     entries: Vec<UsageEntry>,
+    /// The root's largest immediate subdirectory so far: path and size.
+    largest: Option<(String, i64)>,
 }
 
 impl UsageWalk<'_> {
@@ -224,7 +226,11 @@ impl UsageWalk<'_> {
                     continue;
                 };
                 let (s, n) = self.dir(&sub, depth + 1, Some(m.device))?;
-                size = size.saturating_add(s.saturating_add(size_of(m, self.opts.apparent_size)));
+                let s = s.saturating_add(size_of(m, self.opts.apparent_size));
+                if depth == 0 && self.largest.as_ref().is_none_or(|(_, l)| s > *l) {
+                    self.largest = Some((sub.path(), s));
+                }
+                size = size.saturating_add(s);
                 inodes += n;
                 continue;
             }
@@ -264,20 +270,11 @@ pub fn disk_usage(root: &wit::Dir, opts: &UsageOptions) -> Result<Usage> {
         opts,
         seen_links: HashSet::new(),
         entries: Vec::new(),
+        largest: None,
     };
     w.dir(root, 0, None)?;
-    let root_path = root.path();
     let largest_subdir = if opts.track_largest_subdir {
-        w.entries
-            .iter()
-            .filter(|e| {
-                e.path
-                    .strip_prefix(&root_path)
-                    .and_then(|r| r.strip_prefix('/').or(Some(r)))
-                    .is_some_and(|r| !r.is_empty() && !r.contains('/'))
-            })
-            .max_by_key(|e| e.size_bytes)
-            .map(|e| e.path.clone())
+        w.largest.map(|(path, _)| path)
     } else {
         None
     };

@@ -8,8 +8,9 @@ use rustix::io::Errno;
 use wasmtime::component::Resource;
 
 use super::ops::{
-    Change, CopyMeta, Renamed, allocate, change_tree, checked_mode, chmod_fd, chown_at, chown_fd,
-    copy_replace, overwrite, rename, resolve_group, resolve_user, set_len, symlink_at,
+    Change, CopyMeta, Renamed, allocate, change_tree, check_links, checked_mode, chmod_fd,
+    chown_at, chown_fd, copy_replace, overwrite, rename, resolve_group, resolve_user, set_len,
+    symlink_at,
 };
 use super::path::{join, normalize_absolute, validate_name};
 use super::{
@@ -54,6 +55,22 @@ impl HostState {
         })
     }
 
+    /// Refuses to change a file in place when it has other hard links: a hard link is a name
+    /// the policy authorized for *this* path, but the inode may also be reachable by a name
+    /// outside the policy, which an in-place change would modify too. (`write` is allowed: it
+    /// replaces this name with a new file and leaves other links untouched.)
+    fn single_link(&self, file: &Resource<FileRes>, path: &str, what: &str) -> FsResult<()> {
+        let st = rustix::fs::fstat(self.table.get(file)?.file.as_fd())
+            .map_err(|e| FsError::io(e, path))?;
+        if st.st_nlink > 1 {
+            return Err(FsError::Guest(wit::Error::Unsupported(format!(
+                "refusing to {what} `{path}` in place: it has {} hard links, and another may be outside the policy; write() replaces the file instead",
+                st.st_nlink
+            ))));
+        }
+        Ok(())
+    }
+
     /// The path of a file handle that must have been opened with `mode` (`read` or `write`).
     fn handle_path(&self, file: &Resource<FileRes>, mode: &str) -> FsResult<String> {
         let res = self.table.get(file)?;
@@ -66,8 +83,9 @@ impl HostState {
             return Ok(res.path.clone());
         }
         Err(FsError::Guest(wit::Error::BadHandleMode(format!(
-            "`{}` was not opened for {mode}ing: set `{mode}(true)` in OpenFileOptions",
-            res.path
+            "`{}` was not opened for {}: set `{mode}(true)` in OpenFileOptions",
+            res.path,
+            if mode == "read" { "reading" } else { "writing" }
         ))))
     }
 
@@ -132,6 +150,7 @@ impl HostState {
                     self.authorize(action, resource).map(drop)
                 },
             )?;
+            check_links(fd.as_fd(), &path, &plan)?;
             change_tree(&granted, fd.as_fd(), &path, &plan, change)?;
         }
         match change {
@@ -783,6 +802,7 @@ impl wit::HostFile for HostState {
         self.meter.host_call()?;
         let path = self.handle_path(&file, "write")?;
         let granted = self.authorize(FsAction::Write, FsResource::File(path.clone()))?;
+        self.single_link(&file, &path, "append to")?;
         self.meter.charge_write(contents.len())?;
         append_file(&granted, &self.table.get(&file)?.file, &contents, &path)
     }
@@ -833,6 +853,7 @@ impl wit::HostFile for HostState {
         self.meter.host_call()?;
         let path = self.handle_path(&file, "write")?;
         let granted = self.authorize(FsAction::Write, FsResource::File(path.clone()))?;
+        self.single_link(&file, &path, "overwrite")?;
         self.meter.charge_write(contents.len())?;
         overwrite(&granted, &self.table.get(&file)?.file, &contents, &path)
     }
@@ -849,6 +870,7 @@ impl wit::HostFile for HostState {
             )));
         }
         let granted = self.authorize(FsAction::Write, FsResource::File(path.clone()))?;
+        self.single_link(&file, &path, "truncate")?;
         set_len(&granted, &self.table.get(&file)?.file, size, &path)
     }
 
@@ -864,6 +886,7 @@ impl wit::HostFile for HostState {
             )));
         }
         let granted = self.authorize(FsAction::Write, FsResource::File(path.clone()))?;
+        self.single_link(&file, &path, "allocate")?;
         self.meter
             .charge_write(usize::try_from(len).unwrap_or(usize::MAX))?;
         allocate(&granted, &self.table.get(&file)?.file, len, &path)
@@ -877,6 +900,7 @@ impl wit::HostFile for HostState {
         let mode = checked_mode(mode)?;
         let path = self.table.get(&file)?.path.clone();
         let granted = self.authorize(FsAction::Chmod, FsResource::File(path.clone()))?;
+        self.single_link(&file, &path, "chmod")?;
         chmod_fd(&granted, self.table.get(&file)?.file.as_fd(), mode, &path)
     }
 
@@ -893,6 +917,7 @@ impl wit::HostFile for HostState {
         let (uid, gid) = owner_ids(user.as_deref(), group.as_deref())?;
         let path = self.table.get(&file)?.path.clone();
         let granted = self.authorize(FsAction::Chown, FsResource::File(path.clone()))?;
+        self.single_link(&file, &path, "chown")?;
         chown_fd(
             &granted,
             self.table.get(&file)?.file.as_fd(),

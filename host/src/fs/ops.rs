@@ -89,6 +89,35 @@ pub(crate) enum Change {
     Owner(Option<Uid>, Option<Gid>),
 }
 
+/// Refuses a recursive change when a planned regular file has other hard links (see
+/// `single_link` in `host.rs`); checked for the whole tree before anything changes.
+pub(crate) fn check_links(
+    dir: BorrowedFd<'_>,
+    dir_path: &str,
+    plan: &[Planned],
+) -> Result<(), FsError> {
+    for item in plan {
+        let child = path::join(dir_path, &item.name);
+        if item.is_dir {
+            let fd = rustix::fs::openat(dir, item.name.as_str(), DIR_FLAGS, Mode::empty())
+                .map_err(|e| FsError::io(e, &child))?;
+            check_links(fd.as_fd(), &child, &item.children)?;
+            continue;
+        }
+        let st = rustix::fs::statat(dir, item.name.as_str(), AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| FsError::io(e, &child))?;
+        if rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
+            && st.st_nlink > 1
+        {
+            return Err(FsError::Guest(wit::Error::Unsupported(format!(
+                "refusing to change `{child}`: it has {} hard links, and another may be outside the policy",
+                st.st_nlink
+            ))));
+        }
+    }
+    Ok(())
+}
+
 /// Applies `change` to every planned entry below `dir`, children before their directory.
 /// Directories are reached with `O_NOFOLLOW`; a mode is set only on regular files and
 /// directories, opened without following (a symlink has no mode of its own on Linux, and an
