@@ -17,6 +17,7 @@ mod authz;
 mod cli;
 mod component;
 mod escape;
+mod escape_ops;
 mod fsops;
 mod limits;
 mod policy;

@@ -169,3 +169,68 @@ pub fn assert_script_error(outcome: &RunOutcome, needle: &str) {
         message(outcome)
     );
 }
+
+/// One entry of a test tar archive.
+pub enum Tar<'a> {
+    File(&'a str, &'a [u8]),
+    Dir(&'a str),
+    Symlink(&'a str, &'a str),
+    HardLink(&'a str, &'a str),
+}
+
+/// A ustar archive of `entries` (names up to 100 bytes; mode 0o640 for files).
+pub fn tar(entries: &[Tar<'_>]) -> Vec<u8> {
+    fn header(name: &str, kind: u8, size: usize, mode: u32, link: &str) -> [u8; 512] {
+        let mut h = [0u8; 512];
+        h[..name.len()].copy_from_slice(name.as_bytes());
+        let octal = |h: &mut [u8], v: u64, width: usize| {
+            let s = format!("{v:0w$o}\0", w = width - 1);
+            h[..width].copy_from_slice(s.as_bytes());
+        };
+        octal(&mut h[100..108], u64::from(mode), 8);
+        octal(&mut h[108..116], 0, 8);
+        octal(&mut h[116..124], 0, 8);
+        octal(&mut h[124..136], size as u64, 12);
+        octal(&mut h[136..148], 0, 12);
+        h[156] = kind;
+        h[157..157 + link.len()].copy_from_slice(link.as_bytes());
+        h[257..263].copy_from_slice(b"ustar\0");
+        h[263..265].copy_from_slice(b"00");
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|b| u32::from(*b)).sum();
+        let s = format!("{sum:06o}\0 ");
+        h[148..156].copy_from_slice(s.as_bytes());
+        h
+    }
+    let mut out = Vec::new();
+    for e in entries {
+        match e {
+            Tar::File(name, data) => {
+                out.extend_from_slice(&header(name, b'0', data.len(), 0o640, ""));
+                out.extend_from_slice(data);
+                out.resize(out.len().div_ceil(512) * 512, 0);
+            }
+            Tar::Dir(name) => out.extend_from_slice(&header(name, b'5', 0, 0o750, "")),
+            Tar::Symlink(name, to) => out.extend_from_slice(&header(name, b'2', 0, 0o777, to)),
+            Tar::HardLink(name, to) => out.extend_from_slice(&header(name, b'1', 0, 0o640, to)),
+        }
+    }
+    out.extend_from_slice(&[0u8; 1024]);
+    out
+}
+
+/// `data` gzip-compressed.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+impl Sandbox {
+    pub fn write_bytes(&self, rel: &str, content: &[u8]) {
+        let path = self.path(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+}

@@ -56,6 +56,16 @@ fn join(dir: &str, name: &str) -> String {
 fn enter(dir: &wit::Dir, name: &str, follow: bool) -> Result<Option<wit::Dir>> {
     match open_dir(&join(&dir.path(), name), false, false, follow) {
         Ok(d) => Ok(Some(d)),
+        // A followed symlink to a file, or a dangling one: not a directory to walk into.
+        Err(e)
+            if follow
+                && matches!(
+                    super::error::kind_of(&e),
+                    Some(IoErrorKind::DirectoryOpenError | IoErrorKind::NotFound)
+                ) =>
+        {
+            Ok(None)
+        }
         Err(e) if is_access_denied(&e) => {
             emit(
                 Level::Warn,
