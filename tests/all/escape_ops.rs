@@ -129,7 +129,7 @@ fn symlinks_out_are_never_read_through() {
     let out = sb.run_source(&src, "rw");
     assert_success(&out);
     assert!(!out.output.contains("secret.txt"), "{}", out.output);
-    let logs = out.logs.clone().unwrap_or_default();
+    let logs = out.logs.unwrap_or_default();
     assert!(
         logs.iter()
             .any(|l| l.attributes.message.contains("not permitted")),
@@ -308,7 +308,7 @@ fn hostile_names_are_refused() {
             "invalid symlink target",
         ),
         (
-            format!("cat(root + \"/allowed/bad-\u{fffd}-name\")"),
+            "cat(root + \"/allowed/bad-\u{fffd}-name\")".to_string(),
             "does not exist",
         ),
     ];

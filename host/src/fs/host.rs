@@ -972,7 +972,7 @@ impl wit::HostFile for HostState {
             } else {
                 dest_st.st_mode
             } & 0o7777,
-            times: preserve.then(|| rustix::fs::Timestamps {
+            times: preserve.then_some(rustix::fs::Timestamps {
                 last_access: rustix::fs::Timespec {
                     tv_sec: src_st.st_atime,
                     tv_nsec: src_st.st_atime_nsec as _,
