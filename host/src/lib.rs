@@ -17,4 +17,6 @@ pub use cache::guest_component_bytes;
 pub use limits::Limits;
 pub use log::LogLevel;
 pub use outcome::{ErrorType, RunOutcome, Status};
-pub use runtime::{Job, Runtime, RuntimeError, RuntimeOptions, current_user};
+pub use runtime::{
+    DEFAULT_REDACTION_DICTIONARY, Job, Runtime, RuntimeError, RuntimeOptions, current_user,
+};

@@ -89,6 +89,16 @@ struct Common {
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
 
+    /// Redaction dictionary for `redacted_read` (one regular expression per line), as the
+    /// script sees paths; reading it is authorized like any file.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = wrex::DEFAULT_REDACTION_DICTIONARY,
+        value_parser = absolute_path
+    )]
+    redaction_dictionary: String,
+
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -190,6 +200,15 @@ struct Inputs {
     policy: PathBuf,
     args: Option<PathBuf>,
     common: Common,
+}
+
+/// A CLI path that must be absolute (it names a file as the script sees paths).
+fn absolute_path(value: &str) -> Result<String, String> {
+    if value.starts_with('/') {
+        Ok(value.to_string())
+    } else {
+        Err(format!("`{value}` is not an absolute path"))
+    }
 }
 
 fn main() -> ExitCode {
@@ -374,6 +393,7 @@ fn run(inputs: Inputs) -> ExitCode {
     if let Some(root) = &common.root {
         job = job.root(root.clone());
     }
+    job = job.redaction_dictionary(common.redaction_dictionary.clone());
     let mut outcome = runtime.run(job);
     if let Some(metrics) = outcome.metrics.as_mut() {
         metrics.push(Metric::new(

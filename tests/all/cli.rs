@@ -444,3 +444,39 @@ fn a_script_that_is_not_utf8_is_refused() {
     let out = wrex(&["-s", p(&path), "-p", "examples/hello/policy.cedar"]);
     assert_early(&out, "COMMUNICATION_EXCEPTION", "valid UTF-8");
 }
+
+#[test]
+fn redaction_dictionary_flag() {
+    let sb = Sandbox::new();
+    sb.write("allowed/app.log", "user=alice\npassword=hunter2\n");
+    sb.write("dict/patterns", "^user=\n");
+    let script = sb.path("cat.rhai");
+    std::fs::write(&script, format!("cat(\"{}/allowed/app.log\")", sb.root)).unwrap();
+    let policy = sb.policy_file("redacted");
+    let dict = format!("{}/dict/patterns", sb.root);
+    let out = wrex(&[
+        "run",
+        p(&script),
+        "--policy",
+        p(&policy),
+        "--redaction-dictionary",
+        &dict,
+        "-o",
+        "human",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "user=alice\n[REDACTED]\n\n"
+    );
+    let out = wrex(&[
+        "run",
+        p(&script),
+        "--policy",
+        p(&policy),
+        "--redaction-dictionary",
+        "rel",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an absolute path"));
+}
