@@ -1279,7 +1279,7 @@ fn reopen(
 }
 
 /// Keeps each line that some pattern matches; replaces every other line by `[REDACTED]`.
-fn redact(text: &str, patterns: &[regex::Regex]) -> String {
+pub(super) fn redact(text: &str, patterns: &[regex::Regex]) -> String {
     let mut out = String::with_capacity(text.len());
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
@@ -1296,7 +1296,7 @@ fn redact(text: &str, patterns: &[regex::Regex]) -> String {
 
 /// Parses a redaction dictionary: one regular expression per line; blank lines and lines
 /// starting with `#` are ignored.
-fn parse_dictionary(text: &str, path: &str) -> FsResult<Vec<regex::Regex>> {
+pub(super) fn parse_dictionary(text: &str, path: &str) -> FsResult<Vec<regex::Regex>> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();

@@ -281,3 +281,213 @@ fn a_bad_handle_traps_instead_of_acting() {
         Err(FsError::Trap(_))
     ));
 }
+
+const RW: OpenFileOptions = OpenFileOptions {
+    read: true,
+    write: true,
+    create: false,
+    permissions: None,
+    follow_symlinks: false,
+};
+
+fn mode_of(path: &str) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+#[test]
+fn recursive_chmod_authorizes_every_entry_before_changing_any() {
+    let fx = Fixture::new();
+    std::fs::create_dir_all(fx.path("ok/deep/er")).unwrap();
+    std::fs::write(fx.path("ok/deep/er/z.txt"), "z").unwrap();
+    // chmod permitted everywhere below ok/ except the deepest file.
+    let text = format!(
+        "permit (principal, action, resource in file_system::Dir::{:?});\n\
+         forbid (principal, action == file_system::Action::\"chmod\", resource == file_system::File::{:?});",
+        fx.path("ok"),
+        fx.path("ok/deep/er/z.txt")
+    );
+    let authz = Authorizer::new(Policy::parse(&text).unwrap(), "tester", None);
+    let mut st = HostState::new(authz, LogLevel::Info, Limits::default(), None);
+    let before: Vec<u32> = ["ok", "ok/a.txt", "ok/deep", "ok/deep/er/z.txt"]
+        .iter()
+        .map(|p| mode_of(&fx.path(p)))
+        .collect();
+    let d = HostDir::open(&mut st, fx.path("ok"), DIR).unwrap();
+    let err = guest_error(HostDir::set_permissions(&mut st, borrow(&d), 0o700, true));
+    assert!(
+        matches!(err, Error::AccessDenied(ref d) if d.resource_id.ends_with("z.txt")),
+        "{err:?}"
+    );
+    let after: Vec<u32> = ["ok", "ok/a.txt", "ok/deep", "ok/deep/er/z.txt"]
+        .iter()
+        .map(|p| mode_of(&fx.path(p)))
+        .collect();
+    assert_eq!(
+        before, after,
+        "a mode changed before every entry was authorized"
+    );
+    // Without the forbid, everything changes.
+    let mut st = fx.state(&["open", "chmod"]);
+    let d = HostDir::open(&mut st, fx.path("ok"), DIR).unwrap();
+    HostDir::set_permissions(&mut st, borrow(&d), 0o750, true).unwrap();
+    assert_eq!(mode_of(&fx.path("ok/deep/er/z.txt")), 0o750);
+    assert_eq!(mode_of(&fx.path("ok")), 0o750);
+    let err = guest_error(HostDir::set_permissions(
+        &mut st,
+        borrow(&d),
+        0o17777,
+        false,
+    ));
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+}
+
+#[test]
+fn move_carries_the_destination_context_and_never_replaces_silently() {
+    let fx = Fixture::new();
+    std::fs::create_dir(fx.path("ok/in")).unwrap();
+    std::fs::write(fx.path("ok/b.txt"), "beta").unwrap();
+    let text = format!(
+        "permit (principal, action, resource in file_system::Dir::{ok:?})\n\
+         unless {{ action == file_system::Action::\"move\" || action == file_system::Action::\"delete\" }};\n\
+         permit (principal, action == file_system::Action::\"move\", resource)\n\
+         when {{ context.destination.parent_path == {inn:?} && context.destination.name like \"*.txt\" }};",
+        ok = fx.path("ok"),
+        inn = fx.path("ok/in"),
+    );
+    let authz = Authorizer::new(Policy::parse(&text).unwrap(), "tester", None);
+    let mut st = HostState::new(authz, LogLevel::Info, Limits::default(), None);
+    let ok = HostDir::open(&mut st, fx.path("ok"), DIR).unwrap();
+    let inn = HostDir::open(&mut st, fx.path("ok/in"), DIR).unwrap();
+    let a = HostDir::open_file(&mut st, borrow(&ok), "a.txt".into(), READ).unwrap();
+    // Destination outside the permitted context: denied, nothing moved.
+    let err = guest_error(HostFile::move_to(
+        &mut st,
+        borrow(&a),
+        borrow(&ok),
+        "c.txt".into(),
+    ));
+    assert!(
+        matches!(err, Error::AccessDenied(ref d) if d.action.contains("move")),
+        "{err:?}"
+    );
+    let err = guest_error(HostFile::move_to(
+        &mut st,
+        borrow(&a),
+        borrow(&inn),
+        "a.bin".into(),
+    ));
+    assert!(matches!(err, Error::AccessDenied(_)), "{err:?}");
+    assert!(Path::new(&fx.path("ok/a.txt")).exists());
+    let moved = HostFile::move_to(&mut st, borrow(&a), borrow(&inn), "a.txt".into()).unwrap();
+    assert_eq!(
+        HostFile::read(&mut st, borrow(&moved), 0, 64).unwrap(),
+        b"alpha"
+    );
+    assert!(!Path::new(&fx.path("ok/a.txt")).exists());
+    // Replacing an existing destination needs `delete` on it, which is not permitted.
+    std::fs::write(fx.path("ok/in/b.txt"), "keep me").unwrap();
+    let b = HostDir::open_file(&mut st, borrow(&ok), "b.txt".into(), READ).unwrap();
+    let err = guest_error(HostFile::move_to(
+        &mut st,
+        borrow(&b),
+        borrow(&inn),
+        "b.txt".into(),
+    ));
+    assert!(
+        matches!(err, Error::AccessDenied(ref d) if d.action.contains("delete")),
+        "{err:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(fx.path("ok/in/b.txt")).unwrap(),
+        "keep me"
+    );
+}
+
+#[test]
+fn copy_refuses_a_non_empty_destination_without_force() {
+    let fx = Fixture::new();
+    std::fs::write(fx.path("ok/dest.txt"), "xy").unwrap();
+    let mut st = fx.state(&["open", "read", "write"]);
+    let ok = HostDir::open(&mut st, fx.path("ok"), DIR).unwrap();
+    let src = HostDir::open_file(&mut st, borrow(&ok), "a.txt".into(), READ).unwrap();
+    let dest = HostDir::open_file(&mut st, borrow(&ok), "dest.txt".into(), RW).unwrap();
+    let err = guest_error(HostFile::copy_to(
+        &mut st,
+        borrow(&src),
+        borrow(&dest),
+        false,
+        false,
+    ));
+    assert!(
+        matches!(err, Error::DestinationNotEmpty(ref m) if m.contains("Size: 2 bytes")),
+        "{err:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(fx.path("ok/dest.txt")).unwrap(),
+        "xy"
+    );
+    HostFile::copy_to(&mut st, borrow(&src), borrow(&dest), true, false).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(fx.path("ok/dest.txt")).unwrap(),
+        "alpha"
+    );
+    // A read-only destination handle is refused before anything is decided.
+    let err = guest_error(HostFile::copy_to(
+        &mut st,
+        borrow(&src),
+        borrow(&src),
+        true,
+        false,
+    ));
+    assert!(matches!(err, Error::BadHandleMode(_)), "{err:?}");
+}
+
+#[test]
+fn in_place_changes_refuse_hard_linked_files() {
+    let fx = Fixture::new();
+    std::fs::hard_link(fx.path("secret.txt"), fx.path("ok/hl")).unwrap();
+    let mut st = fx.state(&["open", "read", "write", "chmod", "chown"]);
+    let ok = HostDir::open(&mut st, fx.path("ok"), DIR).unwrap();
+    let f = HostDir::open_file(&mut st, borrow(&ok), "hl".into(), RW).unwrap();
+    for err in [
+        guest_error(HostFile::append(&mut st, borrow(&f), b"x".to_vec())),
+        guest_error(HostFile::write_in_place(&mut st, borrow(&f), b"x".to_vec())),
+        guest_error(HostFile::set_len(&mut st, borrow(&f), 0)),
+        guest_error(HostFile::allocate(&mut st, borrow(&f), 10)),
+        guest_error(HostFile::set_permissions(&mut st, borrow(&f), 0o600)),
+        guest_error(HostFile::set_ownership(
+            &mut st,
+            borrow(&f),
+            None,
+            Some("0".into()),
+        )),
+    ] {
+        assert!(
+            matches!(err, Error::Unsupported(ref m) if m.contains("hard links")),
+            "{err:?}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(fx.path("secret.txt")).unwrap(),
+        "secret"
+    );
+}
+
+#[test]
+fn redaction_keeps_matching_lines_only() {
+    let patterns = super::host::parse_dictionary("# comment\n\n^user=\nok$\n", "/d").unwrap();
+    assert_eq!(
+        super::host::redact("user=a\npassword=b\nall ok\n", &patterns),
+        "user=a\n[REDACTED]\nall ok\n"
+    );
+    let err = guest_error(super::host::parse_dictionary("fine\n(unclosed\n", "/d"));
+    assert!(
+        matches!(err, Error::Io(ref m) if m.contains("line 2")),
+        "{err:?}"
+    );
+}
