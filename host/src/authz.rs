@@ -296,10 +296,11 @@ pub enum FsAction {
     Chown,
     Move,
     RedactedRead,
+    SetXAttr,
 }
 
 impl FsAction {
-    pub const ALL: [FsAction; 10] = [
+    pub const ALL: [FsAction; 11] = [
         Self::Open,
         Self::Read,
         Self::Write,
@@ -310,6 +311,7 @@ impl FsAction {
         Self::Chown,
         Self::Move,
         Self::RedactedRead,
+        Self::SetXAttr,
     ];
 
     /// The action's Cedar id (`file_system::Action::"<name>"`).
@@ -325,6 +327,7 @@ impl FsAction {
             Self::Chown => "chown",
             Self::Move => "move",
             Self::RedactedRead => "redacted_read",
+            Self::SetXAttr => "set_x_attr",
         }
     }
 
@@ -420,6 +423,35 @@ fn entities_for(resource: &FsResource) -> Vec<Entity> {
     }
 }
 
+/// The context of a request that has one (REX-COMPAT §4.4).
+enum RequestContext<'a> {
+    Move(&'a Destination),
+    XAttr(&'a str),
+}
+
+impl RequestContext<'_> {
+    /// The request context (`Request::new` validates it against the schema).
+    fn context(&self) -> Result<Context, String> {
+        let field = |k: &str, v: &str| (k.to_string(), RestrictedExpression::new_string(v.into()));
+        let (key, record) = match self {
+            Self::Move(d) => (
+                "destination",
+                RestrictedExpression::new_record([
+                    field("path", &d.path),
+                    field("name", &d.name),
+                    field("parent_path", &d.parent_path),
+                ]),
+            ),
+            Self::XAttr(name) => (
+                "xattr",
+                RestrictedExpression::new_record([field("name", name)]),
+            ),
+        };
+        let record = record.map_err(|e| e.to_string())?;
+        Context::from_pairs([(key.to_string(), record)]).map_err(|e| e.to_string())
+    }
+}
+
 /// Where a `move` sends its resource: Rex's `destination` context record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Destination {
@@ -429,20 +461,6 @@ pub struct Destination {
     pub name: String,
     /// The directory it goes into.
     pub parent_path: String,
-}
-
-impl Destination {
-    /// The request context (`Request::new` validates it against the schema).
-    fn context(&self) -> Result<Context, String> {
-        let field = |k: &str, v: &str| (k.to_string(), RestrictedExpression::new_string(v.into()));
-        let record = RestrictedExpression::new_record([
-            field("path", &self.path),
-            field("name", &self.name),
-            field("parent_path", &self.parent_path),
-        ])
-        .map_err(|e| e.to_string())?;
-        Context::from_pairs([("destination".to_string(), record)]).map_err(|e| e.to_string())
-    }
 }
 
 /// One authorization decision, as handed to a [`DecisionObserver`].
@@ -538,16 +556,29 @@ impl Authorizer {
         resource: &FsResource,
         destination: &Destination,
     ) -> Result<Granted, Denied> {
-        self.authorize_in(FsAction::Move, resource, Some(destination))
+        self.authorize_in(
+            FsAction::Move,
+            resource,
+            Some(&RequestContext::Move(destination)),
+        )
+    }
+
+    /// [`Self::authorize`] for `set_x_attr`, with Rex's context `xattr: {name}`.
+    pub fn authorize_xattr(&self, resource: &FsResource, name: &str) -> Result<Granted, Denied> {
+        self.authorize_in(
+            FsAction::SetXAttr,
+            resource,
+            Some(&RequestContext::XAttr(name)),
+        )
     }
 
     fn authorize_in(
         &self,
         action: FsAction,
         resource: &FsResource,
-        destination: Option<&Destination>,
+        context: Option<&RequestContext<'_>>,
     ) -> Result<Granted, Denied> {
-        let (allowed, policies, errors) = self.decide(action, resource, destination);
+        let (allowed, policies, errors) = self.decide(action, resource, context);
         let action_text = format!("file_system::Action::{:?}", action.name());
         if let Some(observer) = &self.observer {
             observer.observe(&Decision {
@@ -588,13 +619,13 @@ impl Authorizer {
         &self,
         action: FsAction,
         resource: &FsResource,
-        destination: Option<&Destination>,
+        context: Option<&RequestContext<'_>>,
     ) -> (bool, Vec<String>, Vec<String>) {
         let schema = schema();
         let resource_uid = resource.uid();
-        let context = match destination {
+        let context = match context {
             None => Context::empty(),
-            Some(d) => match d.context() {
+            Some(c) => match c.context() {
                 Ok(c) => c,
                 Err(e) => return (false, vec![], vec![format!("invalid context: {e}")]),
             },

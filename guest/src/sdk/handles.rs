@@ -81,6 +81,13 @@ options!(DiskUsageOptions / DiskUsageOptionsBuilder {
 options!(TruncateOptions / TruncateOptionsBuilder { size: i64, format: SizeUnit } required [size]);
 options!(FallocateOptions / FallocateOptionsBuilder { length: i64, format: SizeUnit } required [length]);
 options!(WriteOptions / WriteOptionsBuilder { preserve_ownership: bool } required []);
+options!(SetXAttrOptions / SetXAttrOptionsBuilder {
+    name: String,
+    selinux_user: String,
+    selinux_role: String,
+    selinux_type: String,
+    selinux_level: String,
+} required [name]);
 options!(ReplacementOptions / ReplacementOptionsBuilder { is_regex: bool, replace_all: bool } required []);
 options!(FindOptions / FindOptionsBuilder {
     name: String,
@@ -561,6 +568,19 @@ fn register_file_methods(engine: &mut Engine) {
             },
         )
         .register_fn(
+            "set_extended_attr",
+            |f: &mut FileHandle, o: SetXAttrOptions| -> Result<()> {
+                f.0.set_extended_attr(
+                    o.name.as_deref().unwrap_or_default(),
+                    o.selinux_user.as_deref(),
+                    o.selinux_role.as_deref(),
+                    o.selinux_type.as_deref(),
+                    o.selinux_level.as_deref(),
+                )
+                .map_err(from_wit)
+            },
+        )
+        .register_fn(
             "get_last_modified_time",
             |f: &mut FileHandle| -> Result<i64> {
                 let m = f.0.metadata().map_err(from_wit)?;
@@ -973,6 +993,7 @@ pub fn register(engine: &mut Engine) {
     FallocateOptions::register(engine);
     WriteOptions::register(engine);
     ReplacementOptions::register(engine);
+    SetXAttrOptions::register(engine);
     FindOptions::register(engine);
     register_values(engine);
     register_file_methods(engine);

@@ -10,7 +10,7 @@ use wasmtime::component::Resource;
 use super::ops::{
     Change, CopyMeta, Renamed, allocate, change_tree, check_links, checked_mode, chmod_fd,
     chown_at, chown_fd, copy_replace, overwrite, rename, resolve_group, resolve_user, set_len,
-    symlink_at,
+    set_xattr, symlink_at,
 };
 use super::path::{join, normalize_absolute, validate_name};
 use super::{
@@ -1144,6 +1144,47 @@ impl wit::HostFile for HostState {
         Ok(redact(&text, &patterns))
     }
 
+    /// # Authorization
+    ///
+    /// `set_x_attr` on the `File`, with context `xattr {name}`.
+    fn set_extended_attr(
+        &mut self,
+        file: Resource<FileRes>,
+        name: String,
+        user: Option<String>,
+        role: Option<String>,
+        kind: Option<String>,
+        level: Option<String>,
+    ) -> FsResult<()> {
+        self.meter.host_call()?;
+        validate_xattr_name(&name)?;
+        let parts = [user, role, kind, level];
+        for part in parts.iter().flatten() {
+            if part.is_empty() || part.contains([':', '\0']) || part.chars().any(char::is_control) {
+                return Err(FsError::invalid_argument(format!(
+                    "set-extended-attr: context part `{}` must be non-empty, without `:` or control characters",
+                    part.escape_debug()
+                )));
+            }
+        }
+        let path = self.table.get(&file)?.path.clone();
+        let granted = match self
+            .authz
+            .authorize_xattr(&FsResource::File(path.clone()), &name)
+        {
+            Ok(g) => g,
+            Err(denied) => {
+                self.denials += 1;
+                return Err(denied.into());
+            }
+        };
+        self.single_link(&file, &path, "set an extended attribute on")?;
+        let fd = self.table.get(&file)?.file.as_fd();
+        let current = get_xattr(fd, &name, &path)?;
+        let value = merge_context(current.as_deref(), &parts, &path)?;
+        set_xattr(&granted, fd, &name, value.as_bytes(), &path)
+    }
+
     fn drop(&mut self, file: Resource<FileRes>) -> wasmtime::Result<()> {
         self.table.delete(file)?;
         Ok(())
@@ -1315,4 +1356,65 @@ pub(super) fn parse_dictionary(text: &str, path: &str) -> FsResult<Vec<regex::Re
         out.push(re);
     }
     Ok(out)
+}
+
+/// An extended attribute name: `namespace.name`, at most 255 bytes, no NUL.
+fn validate_xattr_name(name: &str) -> FsResult<()> {
+    if name.is_empty() || name.len() > 255 || name.contains('\0') || !name.contains('.') {
+        return Err(FsError::invalid_argument(format!(
+            "invalid extended attribute name `{}`: expected `namespace.name` (e.g. `security.selinux`), at most 255 bytes",
+            name.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
+/// The attribute's current value as text (`None` when it is not set).
+fn get_xattr(fd: std::os::fd::BorrowedFd<'_>, name: &str, path: &str) -> FsResult<Option<String>> {
+    let mut buf = vec![0u8; 4096];
+    match rustix::fs::fgetxattr(fd, name, &mut buf[..]) {
+        Ok(n) => {
+            buf.truncate(n);
+            while buf.last() == Some(&0) {
+                buf.pop();
+            }
+            Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
+        }
+        Err(Errno::NODATA) => Ok(None),
+        Err(e) => Err(FsError::io(e, path)),
+    }
+}
+
+/// `user:role:type[:level]` with the given parts replacing the current ones.
+pub(super) fn merge_context(
+    current: Option<&str>,
+    parts: &[Option<String>; 4],
+    path: &str,
+) -> FsResult<String> {
+    let mut fields: Vec<String> = match current {
+        Some(c) => c.splitn(4, ':').map(str::to_string).collect(),
+        None => Vec::new(),
+    };
+    if fields.len() < 3 {
+        if current.is_some() {
+            return Err(FsError::Guest(wit::Error::Io(format!(
+                "the current context of `{path}` is not `user:role:type[:level]`"
+            ))));
+        }
+        fields = vec![String::new(); 3];
+    }
+    for (i, part) in parts.iter().enumerate() {
+        if let Some(p) = part {
+            if i == 3 && fields.len() == 3 {
+                fields.push(String::new());
+            }
+            fields[i] = p.clone();
+        }
+    }
+    if fields[..3].iter().any(String::is_empty) {
+        return Err(FsError::invalid_argument(format!(
+            "`{path}` has no context yet: give selinux_user, selinux_role and selinux_type"
+        )));
+    }
+    Ok(fields.join(":"))
 }

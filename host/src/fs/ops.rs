@@ -306,3 +306,15 @@ pub(crate) fn symlink_at(
 ) -> Result<(), FsError> {
     rustix::fs::symlinkat(target, dir, name).map_err(|e| FsError::io(e, path))
 }
+
+/// `fsetxattr(fd, name, value)`.
+pub(crate) fn set_xattr(
+    _granted: &Granted,
+    fd: BorrowedFd<'_>,
+    name: &str,
+    value: &[u8],
+    path: &str,
+) -> Result<(), FsError> {
+    rustix::fs::fsetxattr(fd, name, value, rustix::fs::XattrFlags::empty())
+        .map_err(|e| FsError::io(e, path))
+}
