@@ -120,6 +120,7 @@ pub enum Kind {
 pub struct Entry {
     pub path: String,
     pub kind: Kind,
+    /// Bytes of data after the header (skipped for directories and symlinks).
     pub size: u64,
     pub mode: u32,
     pub uid: u64,
@@ -329,7 +330,7 @@ impl<R: Read> TarReader<R> {
             return Ok(Some(Entry {
                 path,
                 kind,
-                size: if kind == Kind::File { size } else { 0 },
+                size,
                 mode: octal(&h[100..108], "mode")? as u32 & 0o7777,
                 uid: octal(&h[108..116], "uid")?,
                 gid: octal(&h[116..124], "gid")?,

@@ -835,6 +835,7 @@ fn extract_archive(f: &FileHandle, dest: &DirHandle, o: &ExtractArchiveOptions) 
         let (uid, gid) = (e.uid.to_string(), e.gid.to_string());
         match e.kind {
             archive::Kind::Dir => {
+                tar.skip(e.size)?;
                 let d = open_dir(&dir_path(&root, &parts), true, true, false)?;
                 if perms {
                     d.set_permissions(e.mode, false).map_err(from_wit)?;
@@ -845,6 +846,7 @@ fn extract_archive(f: &FileHandle, dest: &DirHandle, o: &ExtractArchiveOptions) 
                 }
             }
             archive::Kind::Symlink => {
+                tar.skip(e.size)?;
                 parent
                     .create_symlink(&e.link, name, false)
                     .map_err(from_wit)?;
