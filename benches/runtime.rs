@@ -8,6 +8,9 @@
 //!   compiled natively into this benchmark.
 //! - `reads/guest` vs `reads/native`: 10,000 `cat`s of small files vs native Rust doing the same
 //!   reads with the same Cedar checks.
+//! - `grep/guest` vs `grep/native`: `grep([grep::count], "ERROR", p)` over a 16 MiB,
+//!   200,000-line log vs native Rust (buffered lines + the same `regex` crate) with the same
+//!   Cedar checks.
 //! - `cedar/decision/N`: one decision with N policies in the set (one about the action, the
 //!   rest about other actions).
 
@@ -169,6 +172,68 @@ fn reads(c: &mut Criterion) {
     group.finish();
 }
 
+fn grep(c: &mut Criterion) {
+    use std::io::BufRead;
+    let runtime = Runtime::new().unwrap();
+    let f = files();
+    let path = format!("{}/big.log", f.root);
+    {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        for i in 0..200_000u32 {
+            let level = if i % 1000 == 7 { "ERROR" } else { "INFO" };
+            writeln!(
+                out,
+                "2026-11-22T03:00:00.{i:06}Z {level} request served in {} ms by worker-{}",
+                i % 97,
+                i % 13
+            )
+            .unwrap();
+        }
+    }
+    let script = fixture("grep_big.rhai");
+    let mut group = c.benchmark_group("grep");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
+    group.bench_function("guest", |b| {
+        b.iter(|| {
+            let out = runtime.run(job(&script, &f));
+            assert_eq!(out.output, "[\"200\"]", "{out:?}");
+        })
+    });
+    let authz = Authorizer::new(f.policy.clone(), "bench", None);
+    group.bench_function("native", |b| {
+        b.iter(|| {
+            authz
+                .authorize(FsAction::Open, &FsResource::Dir(f.root.clone()))
+                .unwrap();
+            authz
+                .authorize(FsAction::Open, &FsResource::File(path.clone()))
+                .unwrap();
+            let re = regex::Regex::new("ERROR").unwrap();
+            let reader =
+                std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&path).unwrap());
+            let (mut count, mut bytes) = (0, 0usize);
+            for line in reader.lines() {
+                let line = line.unwrap();
+                // One `read` check per MiB, as the guest makes.
+                if bytes % (1 << 20) + line.len() + 1 > (1 << 20) || bytes == 0 {
+                    authz
+                        .authorize(FsAction::Read, &FsResource::File(path.clone()))
+                        .unwrap();
+                }
+                bytes += line.len() + 1;
+                if re.is_match(&line) {
+                    count += 1;
+                }
+            }
+            assert_eq!(count, 200);
+        })
+    });
+    group.finish();
+}
+
 fn cedar(c: &mut Criterion) {
     let mut group = c.benchmark_group("cedar/decision");
     for n in [10, 100, 1000] {
@@ -190,5 +255,5 @@ fn cedar(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, runs, cpu, reads, cedar);
+criterion_group!(benches, runs, cpu, reads, grep, cedar);
 criterion_main!(benches);

@@ -24,6 +24,7 @@ warm2 = median_ns("run", "warm_one_read_2_threads")
 cold = median_ns("run", "cold_process")
 cpu_g, cpu_n = median_ns("cpu", "guest"), median_ns("cpu", "native")
 rd_g, rd_n = median_ns("reads", "guest"), median_ns("reads", "native")
+gr_g, gr_n = median_ns("grep", "guest"), median_ns("grep", "native")
 d = {n: median_ns("cedar_decision", str(n)) for n in (10, 100, 1000)}
 rows = [
     ("1. warm run, one authorized read (median)", fmt(warm), "", "≤ 50 µs"),
@@ -33,6 +34,8 @@ rows = [
     ("3. same script, native Rhai", fmt(cpu_n), "1.00×", ""),
     ("4. 10,000 reads from one script", fmt(rd_g), f"{rd_g/rd_n:.2f}× native", "≤ 1.5× native"),
     ("4. same reads and Cedar checks, native Rust", fmt(rd_n), "1.00×", ""),
+    ("4. grep a 16 MiB, 200,000-line log", fmt(gr_g), f"{gr_g/gr_n:.2f}× native", ""),
+    ("4. same grep, native Rust + regex", fmt(gr_n), "1.00×", ""),
     ("5. one decision, 10 policies", fmt(d[10]), "1.00×", "flat"),
     ("5. one decision, 100 policies", fmt(d[100]), f"{d[100]/d[10]:.2f}×", "flat"),
     ("5. one decision, 1,000 policies", fmt(d[1000]), f"{d[1000]/d[10]:.2f}×", "flat"),
