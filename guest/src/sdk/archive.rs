@@ -10,7 +10,7 @@ use flate2::write::GzEncoder;
 use rhai::EvalAltResult;
 
 use super::error::{IoErrorKind, from_wit, sdk_error};
-use super::lines::{CHUNK, HostReader, Lines, ReadSource, Source};
+use super::lines::{CHUNK, HostReader, Lines, ReadSource, Source, for_each_chunk};
 use super::text::{self, Select};
 use crate::bindings::wrex::sdk::fs as wit;
 
@@ -44,17 +44,11 @@ pub fn compress_gzip(src: &wit::File, dest: &wit::File, level: i64) -> Result<wi
             )
         })?;
     let mut encoder = GzEncoder::new(Vec::new(), Compression::new(level));
-    let mut offset = 0u64;
-    loop {
-        let chunk = src.read(offset, CHUNK).map_err(from_wit)?;
-        if chunk.is_empty() {
-            break;
-        }
-        offset += chunk.len() as u64;
+    for_each_chunk(src, |chunk| {
         encoder
-            .write_all(&chunk)
-            .map_err(|e| sdk_error(IoErrorKind::IoError, e.to_string()))?;
-    }
+            .write_all(chunk)
+            .map_err(|e| sdk_error(IoErrorKind::IoError, e.to_string()))
+    })?;
     let bytes = encoder
         .finish()
         .map_err(|e| sdk_error(IoErrorKind::IoError, e.to_string()))?;

@@ -10,7 +10,9 @@ use std::fmt;
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Module};
 
 use super::error::{IoErrorKind, from_wit, kind_of, plain, sdk_error};
-use super::fs::{DirEntry, EntryType, entries_map, list_entries, open_dir};
+use super::fs::{
+    DirEntry, EntryType, READ_ONLY, WRITE_CREATE, entries_map, list_entries, open_dir, read_string,
+};
 use super::lines::Lines;
 use super::text::{self, Access, Select};
 use super::walk;
@@ -155,24 +157,12 @@ fn split(path: &str) -> Result<(&str, &str)> {
     }
 }
 
-const READ_ONLY: wit::OpenFileOptions = wit::OpenFileOptions {
-    read: true,
-    write: false,
-    create: false,
-    permissions: None,
-    follow_symlinks: false,
-};
-
 /// `fileOpen` in REX-COMPAT §3.0: the parent directory opened following symlinks, then the
 /// file opened for reading without following a symlink in the final component.
 fn open_for_read(path: &str) -> Result<wit::File> {
     let (parent, name) = split(path)?;
     let dir = open_dir(parent, false, false, true)?;
     dir.open_file(name, READ_ONLY).map_err(from_wit)
-}
-
-fn read_string(file: &wit::File) -> Result<String> {
-    super::fs::read_string(file)
 }
 
 fn cat(flags: &Flags, path: &str) -> Result<String> {
@@ -256,18 +246,7 @@ fn write(flags: &Flags, path: &str, content: &str) -> Result<()> {
     }
     let (parent, name) = split(path)?;
     let dir = open_dir(parent, false, false, true)?;
-    let file = dir
-        .open_file(
-            name,
-            wit::OpenFileOptions {
-                read: false,
-                write: true,
-                create: true,
-                permissions: None,
-                follow_symlinks: false,
-            },
-        )
-        .map_err(from_wit)?;
+    let file = dir.open_file(name, WRITE_CREATE).map_err(from_wit)?;
     if replace {
         file.write(content.as_bytes()).map(drop).map_err(from_wit)
     } else {
@@ -281,18 +260,9 @@ fn write(flags: &Flags, path: &str, content: &str) -> Result<()> {
 fn touch(path: &str) -> Result<()> {
     let (parent, name) = split(path)?;
     let dir = open_dir(parent, false, false, false)?;
-    dir.open_file(
-        name,
-        wit::OpenFileOptions {
-            read: false,
-            write: true,
-            create: true,
-            permissions: None,
-            follow_symlinks: false,
-        },
-    )
-    .map(drop)
-    .map_err(from_wit)
+    dir.open_file(name, WRITE_CREATE)
+        .map(drop)
+        .map_err(from_wit)
 }
 
 fn mkdir(flags: &Flags, path: &str) -> Result<()> {
@@ -522,16 +492,7 @@ fn cp(flags: &Flags, src: &str, dst: &str) -> Result<()> {
     source.read(0, 0).map_err(from_wit)?;
     let (dst_parent, dst_name) = split(dst)?;
     let dest = open_dir(dst_parent, false, false, false)?
-        .open_file(
-            dst_name,
-            wit::OpenFileOptions {
-                read: false,
-                write: true,
-                create: true,
-                permissions: None,
-                follow_symlinks: false,
-            },
-        )
+        .open_file(dst_name, WRITE_CREATE)
         .map_err(from_wit)?;
     source
         .copy_to(&dest, flags.has("force"), flags.has("preserve"))

@@ -235,6 +235,24 @@ impl Metadata {
     }
 }
 
+/// Open an existing file for reading, without following a symlink.
+pub const READ_ONLY: wit::OpenFileOptions = wit::OpenFileOptions {
+    read: true,
+    write: false,
+    create: false,
+    permissions: None,
+    follow_symlinks: false,
+};
+
+/// Open a file for writing, creating it if needed, without following a symlink.
+pub const WRITE_CREATE: wit::OpenFileOptions = wit::OpenFileOptions {
+    read: false,
+    write: true,
+    create: true,
+    permissions: None,
+    follow_symlinks: false,
+};
+
 /// Reads a whole file through the host, one bounded chunk per call.
 pub fn read_all(file: &wit::File) -> Result<Vec<u8>> {
     let mut out = Vec::new();

@@ -13,7 +13,7 @@ use super::archive;
 use super::error::{IoErrorKind, from_wit, plain, sdk_error};
 use super::fs::{
     DirEntry, DirHandle, EntryType, FileHandle, Metadata, OpenDirOptions, OpenFileOptions,
-    Ownership, int, open_dir,
+    Ownership, READ_ONLY, WRITE_CREATE, int, open_dir,
 };
 use super::lines::Lines;
 use super::text::{self, Access, Select};
@@ -406,16 +406,7 @@ fn entry_metadata(e: &DirEntry) -> Result<Metadata> {
             .metadata()
             .map_err(from_wit)?,
         _ => parent
-            .open_file(
-                &e.name,
-                wit::OpenFileOptions {
-                    read: true,
-                    write: false,
-                    create: false,
-                    permissions: None,
-                    follow_symlinks: false,
-                },
-            )
+            .open_file(&e.name, READ_ONLY)
             .map_err(from_wit)?
             .metadata()
             .map_err(from_wit)?,
@@ -863,11 +854,8 @@ fn extract_archive(f: &FileHandle, dest: &DirHandle, o: &ExtractArchiveOptions) 
                     .open_file(
                         name,
                         wit::OpenFileOptions {
-                            read: false,
-                            write: true,
-                            create: true,
                             permissions: perms.then_some(e.mode & 0o777),
-                            follow_symlinks: false,
+                            ..WRITE_CREATE
                         },
                     )
                     .map_err(from_wit)?;

@@ -15,6 +15,19 @@ type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
 /// Bytes asked for per `read` call (one Cedar decision each).
 pub const CHUNK: u32 = 1 << 20;
 
+/// Calls `f` with each chunk of `file`, in order; returns the file's length.
+pub fn for_each_chunk(file: &wit::File, mut f: impl FnMut(&[u8]) -> Result<()>) -> Result<u64> {
+    let mut offset = 0u64;
+    loop {
+        let chunk = file.read(offset, CHUNK).map_err(from_wit)?;
+        if chunk.is_empty() {
+            return Ok(offset);
+        }
+        offset += chunk.len() as u64;
+        f(&chunk)?;
+    }
+}
+
 /// `std::io::Read` over a host file, for decoders (gzip, tar). Host errors become
 /// `io::Error`s carrying the SDK error, which [`HostReader::take_error`] gives back.
 pub struct HostReader<'a> {

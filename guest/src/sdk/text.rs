@@ -8,8 +8,8 @@ use std::collections::VecDeque;
 use regex::Regex;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
 
-use super::error::{IoErrorKind, from_wit, is_access_denied, sdk_error};
-use super::lines::{Lines, Source};
+use super::error::{IoErrorKind, is_access_denied, sdk_error};
+use super::lines::{Lines, Source, for_each_chunk};
 use crate::bindings::wrex::sdk::fs as wit;
 
 type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
@@ -165,14 +165,8 @@ pub fn counts(file: &wit::File) -> Result<Counts> {
     let mut c = Counts::default();
     let mut in_word = false;
     let mut last = b'\n';
-    let mut offset = 0u64;
-    loop {
-        let chunk = file.read(offset, super::lines::CHUNK).map_err(from_wit)?;
-        if chunk.is_empty() {
-            break;
-        }
-        offset += chunk.len() as u64;
-        for &b in &chunk {
+    c.bytes = for_each_chunk(file, |chunk| {
+        for &b in chunk {
             if b == b'\n' {
                 c.lines += 1;
             }
@@ -181,10 +175,10 @@ pub fn counts(file: &wit::File) -> Result<Counts> {
                 c.words += 1;
             }
             in_word = !space;
+            last = b;
         }
-        last = chunk[chunk.len() - 1];
-    }
-    c.bytes = offset;
+        Ok(())
+    })?;
     if c.bytes > 0 && last != b'\n' {
         c.lines += 1;
     }
@@ -196,14 +190,8 @@ pub fn extract_strings(file: &wit::File) -> Result<Array> {
     const MIN: usize = 4;
     let mut out = Array::new();
     let mut current = String::new();
-    let mut offset = 0u64;
-    loop {
-        let chunk = file.read(offset, super::lines::CHUNK).map_err(from_wit)?;
-        if chunk.is_empty() {
-            break;
-        }
-        offset += chunk.len() as u64;
-        for &b in &chunk {
+    for_each_chunk(file, |chunk| {
+        for &b in chunk {
             if b == b'\t' || (0x20..0x7f).contains(&b) {
                 current.push(char::from(b));
             } else {
@@ -213,7 +201,8 @@ pub fn extract_strings(file: &wit::File) -> Result<Array> {
                 current.clear();
             }
         }
-    }
+        Ok(())
+    })?;
     if current.len() >= MIN {
         out.push(current.into());
     }

@@ -97,18 +97,41 @@ impl HostState {
             .transpose()
     }
 
-    fn authorize_move(
+    /// Authorizes moving `resource` to `dest/name`: `move` on it with Rex's `destination`
+    /// context, then `create` on the destination (as the same entity type). Returns the proof,
+    /// the destination's path and a descriptor of `dest`.
+    fn authorize_move_into(
         &mut self,
         resource: FsResource,
-        destination: &Destination,
-    ) -> FsResult<Granted> {
-        match self.authz.authorize_move(&resource, destination) {
-            Ok(granted) => Ok(granted),
+        dest: &Resource<DirRes>,
+        name: &str,
+    ) -> FsResult<(Granted, String, cap_std::fs::Dir)> {
+        let parent_path = self.table.get(dest)?.path.clone();
+        let path = join(&parent_path, name);
+        let destination = Destination {
+            path: path.clone(),
+            name: name.to_string(),
+            parent_path,
+        };
+        let created = match resource {
+            FsResource::Dir(_) => FsResource::Dir(path.clone()),
+            FsResource::File(_) => FsResource::File(path.clone()),
+        };
+        let granted = match self.authz.authorize_move(&resource, &destination) {
+            Ok(granted) => granted,
             Err(denied) => {
                 self.denials += 1;
-                Err(denied.into())
+                return Err(denied.into());
             }
-        }
+        };
+        self.authorize(FsAction::Create, created)?;
+        let dir = self
+            .table
+            .get(dest)?
+            .dir
+            .try_clone()
+            .map_err(|e| FsError::io(e, &path))?;
+        Ok((granted, path, dir))
     }
 
     /// `chmod` or `chown` of a directory and, with `recursive`, of everything below it: every
@@ -657,15 +680,8 @@ impl wit::HostDir for HostState {
         self.meter.host_call()?;
         validate_name(&name)?;
         let src_path = self.table.get(&dir)?.path.clone();
-        let dest_parent = self.table.get(&dest)?.path.clone();
-        let dest_path = join(&dest_parent, &name);
-        let destination = Destination {
-            path: dest_path.clone(),
-            name: name.clone(),
-            parent_path: dest_parent,
-        };
-        let granted = self.authorize_move(FsResource::Dir(src_path.clone()), &destination)?;
-        self.authorize(FsAction::Create, FsResource::Dir(dest_path.clone()))?;
+        let (granted, dest_path, to_dir) =
+            self.authorize_move_into(FsResource::Dir(src_path.clone()), &dest, &name)?;
         let (from_dir, from_name) = match &self.table.get(&dir)?.parent {
             Some((parent, name)) => (
                 parent.try_clone().map_err(|e| FsError::io(e, &src_path))?,
@@ -673,12 +689,6 @@ impl wit::HostDir for HostState {
             ),
             None => return Err(FsError::invalid_argument("refusing to move `/`".into())),
         };
-        let to_dir = self
-            .table
-            .get(&dest)?
-            .dir
-            .try_clone()
-            .map_err(|e| FsError::io(e, &dest_path))?;
         ensure_same(
             from_dir.as_fd(),
             &from_name,
@@ -1010,15 +1020,8 @@ impl wit::HostFile for HostState {
         self.meter.host_call()?;
         validate_name(&name)?;
         let src_path = self.table.get(&file)?.path.clone();
-        let dest_parent = self.table.get(&dest)?.path.clone();
-        let dest_path = join(&dest_parent, &name);
-        let destination = Destination {
-            path: dest_path.clone(),
-            name: name.clone(),
-            parent_path: dest_parent,
-        };
-        let granted = self.authorize_move(FsResource::File(src_path.clone()), &destination)?;
-        self.authorize(FsAction::Create, FsResource::File(dest_path.clone()))?;
+        let (granted, dest_path, to_dir) =
+            self.authorize_move_into(FsResource::File(src_path.clone()), &dest, &name)?;
         let (from_dir, from_name, readable, writable, src) = {
             let f = self.table.get(&file)?;
             (
@@ -1029,12 +1032,6 @@ impl wit::HostFile for HostState {
                 f.file.try_clone().map_err(|e| FsError::io(e, &src_path))?,
             )
         };
-        let to_dir = self
-            .table
-            .get(&dest)?
-            .dir
-            .try_clone()
-            .map_err(|e| FsError::io(e, &dest_path))?;
         ensure_same(from_dir.as_fd(), &from_name, src.as_fd(), &src_path)?;
         let mut replace = false;
         loop {
