@@ -31,7 +31,8 @@ pub const MAX_LINKS: u32 = 40;
 /// Most bytes served by one `read` call, whatever the guest asks for: a guest-supplied length
 /// must not make the host allocate without bound.
 pub const MAX_READ_CHUNK: u32 = 4 << 20;
-/// Most entries a recursive delete, chmod or chown plans (and authorizes) before refusing.
+/// Most entries one directory listing returns, and most entries a recursive delete, chmod or
+/// chown plans (and authorizes) before refusing.
 pub const MAX_TREE_ENTRIES: usize = 100_000;
 
 pub(crate) const DIR_FLAGS: OFlags = OFlags::RDONLY
@@ -451,6 +452,11 @@ pub(crate) fn read_entries(
         let bytes = raw.to_bytes();
         if bytes == b"." || bytes == b".." {
             continue;
+        }
+        if out.len() >= MAX_TREE_ENTRIES {
+            return Err(FsError::invalid_argument(format!(
+                "listing `{path}` refused: it has more than {MAX_TREE_ENTRIES} entries"
+            )));
         }
         let name = String::from_utf8_lossy(bytes).into_owned();
         let entry_type = match entry.file_type() {
