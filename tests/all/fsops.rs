@@ -448,7 +448,7 @@ fn helpers_stream_files_larger_than_guest_memory() {
     );
 }
 
-/// `redacted_read`: with `redacted_read` but not `read`, `cat`, `grep` and `search` see only
+/// `redacted_read`: with `redacted_read` but not `read`, `cat`, `grep`, `fh.read` and `search` see only
 /// the lines a dictionary pattern keeps; `tail` stays denied (REX-COMPAT §6.3 #14).
 #[test]
 fn redacted_read_fallback() {
@@ -475,6 +475,11 @@ fn redacted_read_fallback() {
     assert_eq!(out.output, "user=alice ok\n[REDACTED]\nuser=bob failed\n");
     let out = run(r#"grep("failed|hunter", root + "/allowed/app.log")"#);
     assert_eq!(out.output, r#"["user=bob failed"]"#);
+    let out = run(
+        "DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build())\
+         .open_file(\"app.log\", OpenFileOptions().read(true).build()).read()",
+    );
+    assert_eq!(out.output, "user=alice ok\n[REDACTED]\nuser=bob failed\n");
     let out = run(r#"tail(root + "/allowed/app.log")"#);
     assert_denied(&out, "read", "/allowed/app.log");
     assert!(!message(&out).contains("hunter2"));

@@ -492,7 +492,9 @@ fn register_handles(engine: &mut Engine) {
 
     engine
         .register_type_with_name::<FileHandle>("FileHandle")
-        .register_fn("read", |f: &mut FileHandle| read_string(&f.0))
+        .register_fn("read", |f: &mut FileHandle| {
+            super::text::read_text(&f.0, super::text::Access::RedactedFallback)
+        })
         .register_fn(
             "write",
             |f: &mut FileHandle, content: &str| -> Result<FileHandle> {
