@@ -315,6 +315,156 @@ fn each_helper_is_denied_without_side_effects() {
             "read",
             "/allowed",
         ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); let f = d.open_file(\"a.txt\", OpenFileOptions().read(true).build()); f.read_page(ReadPageOptions().num_lines(1).build())",
+            "open_only",
+            "read",
+            "/allowed/a.txt",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); let f = d.open_file(\"a.txt\", OpenFileOptions().read(true).build()); f.counts()",
+            "open_only",
+            "read",
+            "/allowed/a.txt",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); let f = d.open_file(\"a.txt\", OpenFileOptions().read(true).build()); f.extract_strings()",
+            "open_only",
+            "read",
+            "/allowed/a.txt",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); let f = d.open_file(\"a.txt\", OpenFileOptions().read(true).build()); f.get_last_modified_time()",
+            "open_only",
+            "stat",
+            "/allowed/a.txt",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); let f = d.open_file(\"a.txt\", OpenFileOptions().read(true).build()); f.disk_usage(DiskUsageOptions().build())",
+            "open_only",
+            "stat",
+            "/allowed/a.txt",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); let f = d.open_file(\"a.txt\", OpenFileOptions().read(true).build()); f.read_gzip_lines(ReadLinesOptions().build())",
+            "open_only",
+            "read",
+            "/allowed/a.txt",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); let f = d.open_file(\"a.txt\", OpenFileOptions().read(true).build()); f.gzip_info()",
+            "open_only",
+            "read",
+            "/allowed/a.txt",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); let f = d.open_file(\"a.txt\", OpenFileOptions().read(true).build()); f.search_gzip(\"x\", SearchGzipOptions().build())",
+            "open_only",
+            "read",
+            "/allowed/a.txt",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); let f = d.open_file(\"a.txt\", OpenFileOptions().read(true).build()); f.search_gzip_exists(\"x\", SearchGzipOptions().build())",
+            "open_only",
+            "read",
+            "/allowed/a.txt",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); let f = d.open_file(\"a.txt\", OpenFileOptions().read(true).build()); f.compress_gzip(d.open_file(\"a.gz\", OpenFileOptions().write(true).create(true).build()), CompressGzipOptions().build())",
+            "open_only",
+            "create",
+            "/allowed/a.gz",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); let f = d.open_file(\"a.txt\", OpenFileOptions().read(true).build()); f.extract_archive(d, ExtractArchiveOptions().build())",
+            "open_only",
+            "read",
+            "/allowed/a.txt",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); let f = d.open_file(\"a.txt\", OpenFileOptions().read(true).write(true).build()); f.copy(d.open_file(\"log.txt\", OpenFileOptions().write(true).build()), CopyFileOptions().force(true).build())",
+            "ro",
+            "write",
+            "/allowed/log.txt",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); let f = d.open_file(\"a.txt\", OpenFileOptions().read(true).build()); f.move(d, \"moved.txt\", MoveOptions().build())",
+            "ro",
+            "move",
+            "/allowed/a.txt",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); let f = d.open_file(\"a.txt\", OpenFileOptions().read(true).build()); f.set_ownership(SetOwnershipOptions().group(\"0\").build())",
+            "ro",
+            "chown",
+            "/allowed/a.txt",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); let f = d.open_file(\"a.txt\", OpenFileOptions().read(true).write(true).build()); f.write(\"x\", WriteOptions().preserve_ownership(true).build())",
+            "open_only",
+            "stat",
+            "/allowed/a.txt",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); d.get_ownership()",
+            "open_only",
+            "stat",
+            "/allowed",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); d.disk_usage(DiskUsageOptions().build())",
+            "open_only",
+            "read",
+            "/allowed",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); d.open_symlink(\"a.txt\")",
+            "dirs_only",
+            "open",
+            "/allowed/a.txt",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); let s = DirConfig().path(root + \"/allowed/sub\").build().open(OpenDirOptions().build()); d.move(s, d, \"sub2\", MoveOptions().build())",
+            "ro",
+            "move",
+            "/allowed/sub",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); d.list_entries()[\"a.txt\"].open_as_file(OpenFileOptions().read(true).build()).read()",
+            "open_only",
+            "read",
+            "/allowed",
+        ),
+        (
+            "awk_filter(\"x\", root + \"/allowed/log.txt\")",
+            "open_only",
+            "read",
+            "/allowed/log.txt",
+        ),
+        (
+            "awk_filter_field(1, \" \", \"x\", root + \"/allowed/log.txt\")",
+            "open_only",
+            "read",
+            "/allowed/log.txt",
+        ),
+        (
+            "awk_count_unique(1, \" \", root + \"/allowed/log.txt\")",
+            "open_only",
+            "read",
+            "/allowed/log.txt",
+        ),
+        (
+            "awk_filter_range(1, 2, root + \"/allowed/log.txt\")",
+            "open_only",
+            "read",
+            "/allowed/log.txt",
+        ),
+        (
+            "sed(\"l\", \"L\", root + \"/allowed/log.txt\")",
+            "open_only",
+            "read",
+            "/allowed/log.txt",
+        ),
     ];
     for (src, policy, action, resource) in cases {
         let sb = sandbox();
@@ -401,6 +551,46 @@ fn bad_input_is_refused_clearly() {
         (
             "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); d.find(FindOptions().max_depth(-1).build(), |e| 1)",
             "max_depth must not be negative",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); let f = d.open_file(\"a.txt\", OpenFileOptions().read(true).build()); f.compress_gzip(d.open_file(\"log.txt\", OpenFileOptions().write(true).build()), CompressGzipOptions().level(10).build())",
+            "level must be 0 to 9",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); let f = d.open_file(\"a.txt\", OpenFileOptions().read(true).build()); f.search_gzip(\"x\", SearchGzipOptions().max_results(-1).build())",
+            "max_results must not be negative",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); let f = d.open_file(\"a.txt\", OpenFileOptions().read(true).build()); f.extract_archive(d, ExtractArchiveOptions().preserve_timestamps(true).build())",
+            "preserve_timestamps is not supported",
+        ),
+        (
+            "SizeRange::min_only(-1, SizeUnit::BYTES)",
+            "not a valid size",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); let f = d.open_file(\"a.txt\", OpenFileOptions().read(true).build()); f.read_lines(ReadLinesOptions().start(0).build())",
+            "start is 1-based",
+        ),
+        (
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); d.disk_usage(DiskUsageOptions().max_depth(-2).build())",
+            "max_depth must not be negative",
+        ),
+        (
+            "du([du::d(-1)], root + \"/allowed\")",
+            "must not be negative",
+        ),
+        (
+            "grep([grep::m(-1)], \"x\", root + \"/allowed/log.txt\")",
+            "must not be negative",
+        ),
+        (
+            "replace_text(\"abc\", \"\", \"x\", ReplacementOptions().build())",
+            "must not be empty",
+        ),
+        (
+            "replace_text(\"abc\", \"(\", \"x\", ReplacementOptions().is_regex(true).build())",
+            "invalid regular expression",
         ),
     ];
     for (src, needle) in cases {
