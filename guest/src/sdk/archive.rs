@@ -86,12 +86,12 @@ pub fn search_gzip(file: &wit::File, s: &GzipSearch) -> Result<Vec<(u64, String)
     let mut out = Vec::new();
     let mut number = 0u64;
     while s.max_results.is_none_or(|m| out.len() < m) {
-        let Some(line) = lines.next_line()? else {
+        let Some(line) = lines.next_str()? else {
             break;
         };
         number += 1;
-        if s.regex.is_match(&line) && !s.exclude.as_ref().is_some_and(|x| x.is_match(&line)) {
-            out.push((number, line));
+        if s.regex.is_match(line) && !s.exclude.as_ref().is_some_and(|x| x.is_match(line)) {
+            out.push((number, line.to_string()));
         }
     }
     Ok(out)

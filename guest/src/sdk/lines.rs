@@ -166,27 +166,27 @@ impl<S: Source> Lines<S> {
         self.consumed
     }
 
-    /// The next line's raw bytes, or `None` at the end.
-    pub fn next_bytes(&mut self) -> Result<Option<Vec<u8>>> {
+    /// Where the next line is in the buffer (without `\n` and a `\r` before it), or `None`
+    /// at the end. Valid until the next call.
+    fn next_range(&mut self) -> Result<Option<(usize, usize)>> {
         loop {
-            if let Some(i) = self.buf[self.pos..].iter().position(|&b| b == b'\n') {
-                let end = self.pos + i;
-                let mut line = self.buf[self.pos..end].to_vec();
+            if let Some(i) = memchr::memchr(b'\n', &self.buf[self.pos..]) {
+                let (start, mut end) = (self.pos, self.pos + i);
                 self.consumed += (i + 1) as u64;
                 self.pos = end + 1;
-                if line.last() == Some(&b'\r') {
-                    line.pop();
+                if end > start && self.buf[end - 1] == b'\r' {
+                    end -= 1;
                 }
                 self.line += 1;
-                return Ok(Some(line));
+                return Ok(Some((start, end)));
             }
             if self.eof {
                 if self.pos < self.buf.len() {
-                    let line = self.buf[self.pos..].to_vec();
-                    self.consumed += line.len() as u64;
+                    let start = self.pos;
+                    self.consumed += (self.buf.len() - start) as u64;
                     self.pos = self.buf.len();
                     self.line += 1;
-                    return Ok(Some(line));
+                    return Ok(Some((start, self.buf.len())));
                 }
                 return Ok(None);
             }
@@ -198,16 +198,23 @@ impl<S: Source> Lines<S> {
         }
     }
 
-    /// The next line as UTF-8 text, or `None` at the end.
-    pub fn next_line(&mut self) -> Result<Option<String>> {
-        match self.next_bytes()? {
-            None => Ok(None),
-            Some(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| {
+    /// The next line as UTF-8 text borrowed from the reader's buffer, or `None` at the end.
+    pub fn next_str(&mut self) -> Result<Option<&str>> {
+        let Some((start, end)) = self.next_range()? else {
+            return Ok(None);
+        };
+        std::str::from_utf8(&self.buf[start..end])
+            .map(Some)
+            .map_err(|_| {
                 sdk_error(
                     IoErrorKind::Utf8Error,
                     format!("line {} of `{}` is not valid UTF-8", self.line, self.name),
                 )
-            }),
-        }
+            })
+    }
+
+    /// The next line as UTF-8 text, or `None` at the end.
+    pub fn next_line(&mut self) -> Result<Option<String>> {
+        Ok(self.next_str()?.map(str::to_string))
     }
 }

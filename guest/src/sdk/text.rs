@@ -52,7 +52,7 @@ pub fn for_each_line(
     let mut lines = Lines::of_file(file, 0);
     let mut number = 0;
     loop {
-        let line = match lines.next_line() {
+        let line = match lines.next_str() {
             Ok(Some(line)) => line,
             Ok(None) => return Ok(()),
             Err(e) if number == 0 && access == Access::RedactedFallback && is_access_denied(&e) => {
@@ -67,7 +67,7 @@ pub fn for_each_line(
             Err(e) => return Err(e),
         };
         number += 1;
-        if !f(number, &line)? {
+        if !f(number, line)? {
             return Ok(());
         }
     }
