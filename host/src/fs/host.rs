@@ -19,7 +19,7 @@ use super::{
     open_at, plan_tree, read_chunk, read_entries, read_symlink, remove_planned, replace_file,
     unlink_at, walk,
 };
-use crate::authz::{Destination, FsAction, FsResource, Granted};
+use crate::authz::{Denied, Destination, FsAction, FsResource, Granted};
 use crate::bindings::wit_fs as wit;
 use crate::runtime::HostState;
 
@@ -27,13 +27,17 @@ type FsResult<T> = Result<T, FsError>;
 
 impl HostState {
     fn authorize(&mut self, action: FsAction, resource: FsResource) -> FsResult<Granted> {
-        match self.authz.authorize(action, &resource) {
-            Ok(granted) => Ok(granted),
-            Err(denied) => {
-                self.denials += 1;
-                Err(denied.into())
-            }
-        }
+        let decision = self.authz.authorize(action, &resource);
+        self.counted(decision)
+    }
+
+    /// A decision as the guest sees it; a denial is counted, so that an uncaught "access
+    /// denied" from the guest can be confirmed against the host's own record.
+    fn counted(&mut self, decision: Result<Granted, Denied>) -> FsResult<Granted> {
+        decision.map_err(|denied| {
+            self.denials += 1;
+            denied.into()
+        })
     }
 
     /// Plans a recursive delete of everything below `fd` (at `path`), authorizing `delete` on
@@ -117,13 +121,8 @@ impl HostState {
             FsResource::Dir(_) => FsResource::Dir(path.clone()),
             FsResource::File(_) => FsResource::File(path.clone()),
         };
-        let granted = match self.authz.authorize_move(&resource, &destination) {
-            Ok(granted) => granted,
-            Err(denied) => {
-                self.denials += 1;
-                return Err(denied.into());
-            }
-        };
+        let decision = self.authz.authorize_move(&resource, &destination);
+        let granted = self.counted(decision)?;
         self.authorize(FsAction::Create, created)?;
         let dir = self
             .table
@@ -1165,16 +1164,10 @@ impl wit::HostFile for HostState {
             }
         }
         let path = self.table.get(&file)?.path.clone();
-        let granted = match self
+        let decision = self
             .authz
-            .authorize_xattr(&FsResource::File(path.clone()), &name)
-        {
-            Ok(g) => g,
-            Err(denied) => {
-                self.denials += 1;
-                return Err(denied.into());
-            }
-        };
+            .authorize_xattr(&FsResource::File(path.clone()), &name);
+        let granted = self.counted(decision)?;
         self.single_link(&file, &path, "set an extended attribute on")?;
         let fd = self.table.get(&file)?.file.as_fd();
         let current = get_xattr(fd, &name, &path)?;
