@@ -289,16 +289,7 @@ fn rm(flags: &Flags, path: &str) -> Result<()> {
 }
 
 fn grep_cmd(flags: &Flags, pattern: &str, path: &str) -> Result<Array> {
-    let max_count = match flags.value("max_count") {
-        None => None,
-        Some(m) if m >= 0 => Some(m as u64),
-        Some(m) => {
-            return Err(sdk_error(
-                IoErrorKind::InvalidArguments,
-                format!("grep::max_count must not be negative, got {m}"),
-            ));
-        }
-    };
+    let max_count = text::non_negative(flags.value("max_count"), "grep::max_count")?;
     let g = text::Grep {
         regex: text::regex(pattern, flags.has("ignore_case"))?,
         invert: flags.has("invert"),
@@ -353,10 +344,10 @@ fn tail(flags: &Flags, path: &str) -> Result<Array> {
         Select::Last(flags.value("n").map_or(10, i64::unsigned_abs))
     };
     let file = open_for_read(path)?;
-    Ok(text::select_lines(Lines::of_file(&file, 0), select)?
-        .into_iter()
-        .map(Dynamic::from)
-        .collect())
+    Ok(text::strings(text::select_lines(
+        Lines::of_file(&file, 0),
+        select,
+    )?))
 }
 
 fn sed(flags: &Flags, pattern: &str, with: &str, path: &str) -> Result<String> {
@@ -472,10 +463,10 @@ fn awk_filter_range(start: i64, end: i64, path: &str) -> Result<Array> {
     }
     let file = open_for_read(path)?;
     let select = Select::Range(start as u64, Some(end as u64));
-    Ok(text::select_lines(Lines::of_file(&file, 0), select)?
-        .into_iter()
-        .map(Dynamic::from)
-        .collect())
+    Ok(text::strings(text::select_lines(
+        Lines::of_file(&file, 0),
+        select,
+    )?))
 }
 
 fn seq(flags: &Flags, start: i64, end: i64) -> Result<Array> {
@@ -558,15 +549,7 @@ fn find_files(flags: &Flags, pattern: &str, path: &str) -> Result<Array> {
 }
 
 fn du(flags: &Flags, path: &str) -> Result<Map> {
-    let max_depth = match flags.value("max_depth") {
-        None => None,
-        Some(d) => Some(u32::try_from(d).map_err(|_| {
-            sdk_error(
-                IoErrorKind::InvalidArguments,
-                format!("du::max_depth must not be negative, got {d}"),
-            )
-        })?),
-    };
+    let max_depth = text::non_negative(flags.value("max_depth"), "du::max_depth")?.map(walk::depth);
     let opts = walk::UsageOptions {
         summarize: flags.has("summarize"),
         all_files: flags.has("all_files"),

@@ -225,15 +225,8 @@ fn owner_args(o: &SetOwnershipOptions) -> (Option<&str>, Option<&str>) {
 }
 
 fn usage_options(o: &DiskUsageOptions) -> Result<UsageOptions> {
-    let max_depth = match o.max_depth {
-        None => None,
-        Some(d) => Some(u32::try_from(d).map_err(|_| {
-            sdk_error(
-                IoErrorKind::InvalidArguments,
-                format!("DiskUsageOptions: max_depth must not be negative, got {d}"),
-            )
-        })?),
-    };
+    let max_depth =
+        text::non_negative(o.max_depth, "DiskUsageOptions: max_depth")?.map(walk::depth);
     Ok(UsageOptions {
         summarize: o.summarize.unwrap_or(false),
         all_files: o.all_files.unwrap_or(false),
@@ -262,10 +255,6 @@ pub fn read_lines_select(o: &ReadLinesOptions) -> Result<Select> {
         None if start == 1 => Select::All,
         None => Select::Range(start as u64, None),
     })
-}
-
-fn strings(lines: Vec<String>) -> Array {
-    lines.into_iter().map(Dynamic::from).collect()
 }
 
 fn search(f: &FileHandle, pattern: &str) -> Result<Array> {
@@ -324,16 +313,8 @@ fn find(ctx: &NativeCallContext, d: &DirHandle, o: &FindOptions, callback: &FnPt
         .transpose()?;
     let negate = o.negate_name.unwrap_or(false);
     let min_depth = o.min_depth.unwrap_or(0).max(0);
-    let max_depth = match o.max_depth {
-        Some(d) if d < 0 => {
-            return Err(sdk_error(
-                IoErrorKind::InvalidArguments,
-                format!("FindOptions: max_depth must not be negative, got {d}"),
-            ));
-        }
-        Some(d) => u32::try_from(d).unwrap_or(u32::MAX),
-        None => u32::MAX,
-    };
+    let max_depth =
+        text::non_negative(o.max_depth, "FindOptions: max_depth")?.map_or(u32::MAX, walk::depth);
     walk::walk(
         &d.0,
         max_depth,
@@ -502,7 +483,7 @@ fn register_file_methods(engine: &mut Engine) {
             "read_lines",
             |f: &mut FileHandle, o: ReadLinesOptions| -> Result<Array> {
                 let select = read_lines_select(&o)?;
-                Ok(strings(text::select_lines(
+                Ok(text::strings(text::select_lines(
                     Lines::of_file(&f.0, 0),
                     select,
                 )?))
@@ -763,15 +744,8 @@ impl GzipInfo {
 
 fn gzip_search(pattern: &str, o: &SearchGzipOptions) -> Result<archive::GzipSearch> {
     let ci = o.case_insensitive.unwrap_or(false);
-    let max_results = match o.max_results {
-        None => None,
-        Some(m) => Some(usize::try_from(m).map_err(|_| {
-            sdk_error(
-                IoErrorKind::InvalidArguments,
-                format!("SearchGzipOptions: max_results must not be negative, got {m}"),
-            )
-        })?),
-    };
+    let max_results = text::non_negative(o.max_results, "SearchGzipOptions: max_results")?
+        .map(|m| usize::try_from(m).unwrap_or(usize::MAX));
     Ok(archive::GzipSearch {
         regex: text::regex(pattern, ci)?,
         exclude: o
@@ -926,7 +900,7 @@ fn register_archive(engine: &mut Engine) {
         .register_fn(
             "read_gzip_lines",
             |f: &mut FileHandle, o: ReadLinesOptions| -> Result<Array> {
-                Ok(strings(archive::read_gzip_lines(
+                Ok(text::strings(archive::read_gzip_lines(
                     &f.0,
                     read_lines_select(&o)?,
                 )?))

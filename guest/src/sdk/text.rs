@@ -27,6 +27,20 @@ pub enum Access {
     RedactedFallback,
 }
 
+/// A script count or depth that must not be negative (`what` names it in the error).
+pub fn non_negative(value: Option<i64>, what: &str) -> Result<Option<u64>> {
+    value
+        .map(|v| {
+            u64::try_from(v).map_err(|_| {
+                sdk_error(
+                    IoErrorKind::InvalidArguments,
+                    format!("{what} must not be negative, got {v}"),
+                )
+            })
+        })
+        .transpose()
+}
+
 /// Compiles a script's regular expression.
 pub fn regex(pattern: &str, ignore_case: bool) -> Result<Regex> {
     regex::RegexBuilder::new(pattern)
@@ -149,6 +163,11 @@ pub fn select_lines<S: Source>(mut lines: Lines<S>, select: Select) -> Result<Ve
             Ok(out)
         }
     }
+}
+
+/// Lines as a Rhai array.
+pub fn strings(lines: Vec<String>) -> Array {
+    lines.into_iter().map(Dynamic::from).collect()
 }
 
 /// Line, word and byte counts, as `wc` gives them.

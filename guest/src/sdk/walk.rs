@@ -157,6 +157,11 @@ fn walk_in(
     Ok(())
 }
 
+/// A walk depth from a script's count (deeper than `u32::MAX` is unlimited anyway).
+pub fn depth(d: u64) -> u32 {
+    u32::try_from(d).unwrap_or(u32::MAX)
+}
+
 /// `du` / `disk_usage` options.
 #[derive(Clone, Debug, Default)]
 pub struct UsageOptions {
