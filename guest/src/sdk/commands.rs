@@ -531,7 +531,7 @@ fn mv(flags: &Flags, src: &str, dst: &str) -> Result<()> {
 
 fn find_files(flags: &Flags, pattern: &str, path: &str) -> Result<Array> {
     let glob = walk::glob(pattern, false)?;
-    let root = open_dir(path, false, false, true)?;
+    let root = std::rc::Rc::new(open_dir(path, false, false, true)?);
     let max_depth = if flags.has("recursive") { u32::MAX } else { 1 };
     let mut out = Array::new();
     walk::walk(

@@ -103,10 +103,14 @@ pub type Visit<'a> = dyn FnMut(&Rc<wit::Dir>, &wit::EntryDetails, &str, u32) -> 
 
 /// Walks `root` down to `max_depth`, calling `visit` for every entry (parents before their
 /// children). With `follow`, symlinks to directories are entered too (each directory once).
-pub fn walk(root: &wit::Dir, max_depth: u32, follow: bool, visit: &mut Visit<'_>) -> Result<()> {
+pub fn walk(
+    root: &Rc<wit::Dir>,
+    max_depth: u32,
+    follow: bool,
+    visit: &mut Visit<'_>,
+) -> Result<()> {
     let mut seen = HashSet::new();
-    let root = Rc::new(open_dir(&root.path(), false, false, false)?);
-    walk_in(&root, "", 1, max_depth, follow, &mut seen, visit)
+    walk_in(root, "", 1, max_depth, follow, &mut seen, visit)
 }
 
 fn walk_in(
