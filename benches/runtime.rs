@@ -19,7 +19,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use wrex::authz::{Authorizer, FsAction, FsResource};
+use wrex::authz::Authorizer;
+use wrex::fs::cedar::FsResource;
+use wrex::fs::cedar::action as fs_action;
 use wrex::{Job, Limits, Policy, Runtime, ScriptArgs};
 
 fn fixture(name: &str) -> String {
@@ -156,13 +158,13 @@ fn reads(c: &mut Criterion) {
                 // The checks `cat` makes: open on the parent Dir, open and read on the File.
                 let path = format!("{}/f{}.txt", f.root, i % 100);
                 authz
-                    .authorize(FsAction::Open, &FsResource::Dir(f.root.clone()))
+                    .authorize(fs_action::Open, &FsResource::Dir(f.root.clone()))
                     .unwrap();
                 authz
-                    .authorize(FsAction::Open, &FsResource::File(path.clone()))
+                    .authorize(fs_action::Open, &FsResource::File(path.clone()))
                     .unwrap();
                 authz
-                    .authorize(FsAction::Read, &FsResource::File(path.clone()))
+                    .authorize(fs_action::Read, &FsResource::File(path.clone()))
                     .unwrap();
                 total += std::fs::read_to_string(&path).unwrap().len();
             }
@@ -206,10 +208,10 @@ fn grep(c: &mut Criterion) {
     group.bench_function("native", |b| {
         b.iter(|| {
             authz
-                .authorize(FsAction::Open, &FsResource::Dir(f.root.clone()))
+                .authorize(fs_action::Open, &FsResource::Dir(f.root.clone()))
                 .unwrap();
             authz
-                .authorize(FsAction::Open, &FsResource::File(path.clone()))
+                .authorize(fs_action::Open, &FsResource::File(path.clone()))
                 .unwrap();
             let re = regex::Regex::new("ERROR").unwrap();
             let reader =
@@ -220,7 +222,7 @@ fn grep(c: &mut Criterion) {
                 // One `read` check per MiB, as the guest makes.
                 if bytes % (1 << 20) + line.len() + 1 > (1 << 20) || bytes == 0 {
                     authz
-                        .authorize(FsAction::Read, &FsResource::File(path.clone()))
+                        .authorize(fs_action::Read, &FsResource::File(path.clone()))
                         .unwrap();
                 }
                 bytes += line.len() + 1;
@@ -249,7 +251,7 @@ fn cedar(c: &mut Criterion) {
         let authz = Authorizer::new(Policy::parse(&text).unwrap(), "bench", None);
         let file = FsResource::File("/data/a/b.txt".into());
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
-            b.iter(|| authz.authorize(FsAction::Read, &file).unwrap())
+            b.iter(|| authz.authorize(fs_action::Read, &file).unwrap())
         });
     }
     group.finish();

@@ -52,7 +52,7 @@ pub fn build_engine() -> Engine {
     // As Rex: `print` and `eval` are disabled keywords (a compile error names them).
     engine.disable_symbol("print");
     engine.disable_symbol("eval");
-    // Better than Rex (REX-COMPAT §7.1 #3): `import` would load a module from a path without any
+    // Better than Rex (see docs/rex-compat.md): `import` would load a module from a path without any
     // Cedar check. The guest has no file system anyway, but the keyword is refused at compile
     // time with a clear message, and no resolver is installed.
     engine.disable_symbol("import");
@@ -113,7 +113,7 @@ fn run_with(
         Err(err) => Err(Failure {
             kind: if limit_name(innermost(&err)).is_some() {
                 FailureKind::LimitExceeded
-            } else if sdk::error::is_access_denied(innermost(&err)) {
+            } else if is_access_denied(innermost(&err)) {
                 FailureKind::AccessDenied
             } else {
                 FailureKind::Runtime
@@ -187,6 +187,17 @@ fn innermost(err: &EvalAltResult) -> &EvalAltResult {
 }
 
 /// Formats an error the way Rex's runner does: an SDK error as
+/// Whether an uncaught error is an SDK access denial of any capability. The host confirms this
+/// against its own record of denials, so a script cannot make a denial up.
+fn is_access_denied(err: &EvalAltResult) -> bool {
+    match err {
+        EvalAltResult::ErrorRuntime(value, _) => {
+            sdk::describe_error(value).is_some_and(|d| d.denied)
+        }
+        _ => false,
+    }
+}
+
 /// `<source>: <kind>: <message> (line L, position P)`, anything else with Rhai's own text,
 /// which already carries the position.
 pub fn format_error(err: &EvalAltResult) -> String {
@@ -195,7 +206,7 @@ pub fn format_error(err: &EvalAltResult) -> String {
         return format!("Limit exceeded: {limit}: {err}");
     }
     if let EvalAltResult::ErrorRuntime(value, pos) = inner
-        && let Some(text) = sdk::error::describe(value)
+        && let Some(text) = sdk::describe_error(value).map(|d| d.text)
     {
         // The position of the outermost call is where the script went wrong from its own
         // point of view; fall back to the inner one.

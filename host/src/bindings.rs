@@ -10,9 +10,9 @@ wasmtime::component::bindgen!({
         "wrex:sdk/fs.error" => crate::fs::FsError,
     },
     with: {
-        "wrex:sdk/fs.dir": crate::fs::DirRes,
-        "wrex:sdk/fs.file": crate::fs::FileRes,
-        "wrex:sdk/fs.symlink": crate::fs::SymlinkRes,
+        "wrex:sdk/fs.dir": crate::fs::resources::DirRes,
+        "wrex:sdk/fs.file": crate::fs::resources::FileRes,
+        "wrex:sdk/fs.symlink": crate::fs::resources::SymlinkRes,
     },
 });
 

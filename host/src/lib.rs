@@ -4,7 +4,7 @@ pub mod args;
 pub mod authz;
 mod bindings;
 mod cache;
-mod fs;
+pub mod fs;
 pub mod limits;
 pub mod log;
 pub mod outcome;
@@ -14,9 +14,8 @@ mod time;
 pub use args::{ArgValue, ArgsError, Scalar, ScriptArgs};
 pub use authz::{Decision, DecisionObserver, Policy, PolicyError};
 pub use cache::guest_component_bytes;
+pub use fs::{DEFAULT_REDACTION_DICTIONARY, FsConfig};
 pub use limits::Limits;
 pub use log::LogLevel;
 pub use outcome::{ErrorType, RunOutcome, Status};
-pub use runtime::{
-    DEFAULT_REDACTION_DICTIONARY, Job, Runtime, RuntimeError, RuntimeOptions, current_user,
-};
+pub use runtime::{Job, Runtime, RuntimeError, RuntimeOptions, current_user};

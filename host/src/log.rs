@@ -8,8 +8,10 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+use wasmtime::component::{HasData, Linker};
+
 use crate::bindings::wit_log;
-use crate::runtime::HostState;
+use crate::limits::Meter;
 use crate::time::Timestamp;
 
 /// Most log entries kept per run (Rex's ring size); older ones are evicted.
@@ -149,7 +151,29 @@ fn entry(level: LogLevel, message: String, line: u32) -> LogEntry {
     }
 }
 
-impl wit_log::Host for HostState {
+/// What the `log` host functions reach: the run's log and its meter (every entry is a host
+/// call).
+pub(crate) struct LogView<'a> {
+    pub(crate) log: &'a mut LogBuffer,
+    pub(crate) meter: &'a mut Meter,
+}
+
+/// The [`HasData`] marker that gives the bindings a [`LogView`].
+struct HasLog;
+
+impl HasData for HasLog {
+    type Data<'a> = LogView<'a>;
+}
+
+/// Adds `wrex:sdk/log` to `linker`; `view` picks the capability's view out of the store data.
+pub(crate) fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    view: fn(&mut T) -> LogView<'_>,
+) -> wasmtime::Result<()> {
+    wit_log::add_to_linker::<T, HasLog>(linker, view)
+}
+
+impl wit_log::Host for LogView<'_> {
     fn emit(&mut self, level: wit_log::Level, message: String, line: u32) -> wasmtime::Result<()> {
         self.meter.host_call()?;
         self.log.push(level.into(), &message, line);

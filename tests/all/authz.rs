@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use wrex::Policy;
-use wrex::authz::{Authorizer, FsAction, FsResource};
+use wrex::authz::Authorizer;
+use wrex::fs::cedar::FsResource;
+use wrex::fs::cedar::action::{Create, Delete, Open, Read, Stat, Write};
 
 use crate::util::{Recorder, repo};
 
@@ -27,17 +29,11 @@ fn dir(p: &str) -> FsResource {
 #[test]
 fn hierarchy_allows_below_and_at_the_directory() {
     let (a, _) = authorizer("read_only.cedar", "anyone");
+    assert!(a.authorize(Read, &file("/tmp/rex_example/a/b.txt")).is_ok());
+    assert!(a.authorize(Open, &dir("/tmp/rex_example")).is_ok());
+    assert!(a.authorize(Open, &dir("/tmp")).is_err());
     assert!(
-        a.authorize(FsAction::Read, &file("/tmp/rex_example/a/b.txt"))
-            .is_ok()
-    );
-    assert!(
-        a.authorize(FsAction::Open, &dir("/tmp/rex_example"))
-            .is_ok()
-    );
-    assert!(a.authorize(FsAction::Open, &dir("/tmp")).is_err());
-    assert!(
-        a.authorize(FsAction::Read, &file("/tmp/rex_example_other/x"))
+        a.authorize(Read, &file("/tmp/rex_example_other/x"))
             .is_err()
     );
 }
@@ -45,9 +41,7 @@ fn hierarchy_allows_below_and_at_the_directory() {
 #[test]
 fn unlisted_actions_are_denied() {
     let (a, _) = authorizer("read_only.cedar", "anyone");
-    let denied = a
-        .authorize(FsAction::Write, &file("/tmp/rex_example/a"))
-        .unwrap_err();
+    let denied = a.authorize(Write, &file("/tmp/rex_example/a")).unwrap_err();
     assert_eq!(denied.action, "file_system::Action::\"write\"");
     assert_eq!(denied.resource_type, "file_system::File");
     assert_eq!(denied.resource_id, "/tmp/rex_example/a");
@@ -57,51 +51,35 @@ fn unlisted_actions_are_denied() {
 #[test]
 fn principal_and_forbid_are_honoured() {
     let (a, rec) = authorizer("logs_reader.cedar", "oncall-agent");
-    assert!(
-        a.authorize(FsAction::Read, &file("/var/log/syslog"))
-            .is_ok()
-    );
-    assert!(
-        a.authorize(FsAction::Read, &file("/var/log/auth.log"))
-            .is_err()
-    );
+    assert!(a.authorize(Read, &file("/var/log/syslog")).is_ok());
+    assert!(a.authorize(Read, &file("/var/log/auth.log")).is_err());
     let decisions = rec.0.lock().unwrap();
     assert_eq!(decisions[0].policies, ["read-logs"]);
     assert_eq!(decisions[1].policies, ["no-auth-logs"]);
     assert!(decisions[1].resource.contains("/var/log/auth.log"));
     drop(decisions);
     let (other, _) = authorizer("logs_reader.cedar", "intruder");
-    assert!(
-        other
-            .authorize(FsAction::Read, &file("/var/log/syslog"))
-            .is_err()
-    );
+    assert!(other.authorize(Read, &file("/var/log/syslog")).is_err());
 }
 
 #[test]
 fn action_groups_work() {
     let (a, _) = authorizer("all_safe_io.cedar", "u");
-    for action in [
-        FsAction::Open,
-        FsAction::Read,
-        FsAction::Write,
-        FsAction::Create,
-        FsAction::Delete,
-        FsAction::Stat,
-    ] {
-        assert!(
-            a.authorize(action, &file("/tmp/scratch/f")).is_ok(),
-            "{action:?}"
-        );
-    }
-    assert!(a.authorize(FsAction::Read, &file("/tmp/other")).is_err());
+    let f = file("/tmp/scratch/f");
+    assert!(a.authorize(Open, &f).is_ok());
+    assert!(a.authorize(Read, &f).is_ok());
+    assert!(a.authorize(Write, &f).is_ok());
+    assert!(a.authorize(Create, &f).is_ok());
+    assert!(a.authorize(Delete, &f).is_ok());
+    assert!(a.authorize(Stat, &f).is_ok());
+    assert!(a.authorize(Read, &file("/tmp/other")).is_err());
 }
 
 #[test]
 fn every_decision_is_observed() {
     let (a, rec) = authorizer("read_only.cedar", "u");
-    let _ = a.authorize(FsAction::Read, &file("/tmp/rex_example/x"));
-    let _ = a.authorize(FsAction::Delete, &file("/tmp/rex_example/x"));
+    let _ = a.authorize(Read, &file("/tmp/rex_example/x"));
+    let _ = a.authorize(Delete, &file("/tmp/rex_example/x"));
     let decisions = rec.0.lock().unwrap();
     assert_eq!(decisions.len(), 2);
     assert!(decisions[0].allowed && !decisions[1].allowed);
@@ -116,29 +94,37 @@ fn every_decision_is_observed() {
 fn the_action_index_keeps_every_decision() {
     // A mix of scopes: any action, one action, a list, a group, forbids; the index must
     // not change a single decision.
-    let text = std::fs::read_to_string(repo().join("tests/policies/index_mix.cedar")).unwrap();
+    let text = std::fs::read_to_string(repo().join("tests/policies/fs/index_mix.cedar")).unwrap();
     let (a, _) = (
         Authorizer::new(Policy::parse(&text).unwrap(), "u", None),
         (),
     );
+    let allowed = |action: &str, path: &str| {
+        let f = file(path);
+        match action {
+            "read" => a.authorize(Read, &f).is_ok(),
+            "delete" => a.authorize(Delete, &f).is_ok(),
+            "write" => a.authorize(Write, &f).is_ok(),
+            "stat" => a.authorize(Stat, &f).is_ok(),
+            "open" => a.authorize(Open, &f).is_ok(),
+            "create" => a.authorize(Create, &f).is_ok(),
+            other => panic!("no action {other}"),
+        }
+    };
     let expect = [
-        (FsAction::Read, "/any/x", true),
-        (FsAction::Delete, "/any/x", true),
-        (FsAction::Read, "/one/x", true),
-        (FsAction::Write, "/one/x", false),
-        (FsAction::Stat, "/list/x", true),
-        (FsAction::Open, "/list/x", true),
-        (FsAction::Create, "/list/x", false),
-        (FsAction::Create, "/group/x", true),
-        (FsAction::Write, "/group/secret", false),
-        (FsAction::Read, "/group/secret", true),
-        (FsAction::Read, "/nowhere", false),
+        ("read", "/any/x", true),
+        ("delete", "/any/x", true),
+        ("read", "/one/x", true),
+        ("write", "/one/x", false),
+        ("stat", "/list/x", true),
+        ("open", "/list/x", true),
+        ("create", "/list/x", false),
+        ("create", "/group/x", true),
+        ("write", "/group/secret", false),
+        ("read", "/group/secret", true),
+        ("read", "/nowhere", false),
     ];
-    for (action, path, allowed) in expect {
-        assert_eq!(
-            a.authorize(action, &file(path)).is_ok(),
-            allowed,
-            "{action:?} {path}"
-        );
+    for (action, path, expected) in expect {
+        assert_eq!(allowed(action, path), expected, "{action} {path}");
     }
 }

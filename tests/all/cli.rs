@@ -112,7 +112,7 @@ fn human_output_and_verbose() {
 fn denial_exits_zero_with_access_denied() {
     let sb = Sandbox::new();
     let policy = sb.policy_file("ro");
-    let script = repo().join("tests/scripts/cat_allowed.rhai");
+    let script = repo().join("tests/scripts/fs/cat_allowed.rhai");
     // `root` is not set: an undefined variable is a compile error, exit 0.
     let out = wrex(&["-s", p(&script), "-p", p(&policy)]);
     assert_eq!(out.status.code(), Some(0));
@@ -125,7 +125,7 @@ fn denial_exits_zero_with_access_denied() {
             .contains("Undefined variable: root")
     );
 
-    let denied = repo().join("tests/scripts/cat_outside.rhai");
+    let denied = repo().join("tests/scripts/fs/cat_outside.rhai");
     let args = sb.path("args.json");
     std::fs::write(
         &args,
@@ -253,7 +253,7 @@ fn bad_policies_are_refused_with_location() {
 fn bad_arguments_are_refused() {
     let out = wrex(&[
         "-s",
-        "tests/scripts/hello_name.rhai",
+        "tests/scripts/runner/hello_name.rhai",
         "-p",
         "examples/hello/policy.cedar",
         "-a",
@@ -262,7 +262,7 @@ fn bad_arguments_are_refused() {
     assert_early(&out, "COMMUNICATION_EXCEPTION", "tests/args/malformed.json");
     let out = wrex(&[
         "-s",
-        "tests/scripts/hello_name.rhai",
+        "tests/scripts/runner/hello_name.rhai",
         "-p",
         "examples/hello/policy.cedar",
         "-a",
@@ -279,7 +279,7 @@ fn bad_arguments_are_refused() {
     );
     let out = wrex(&[
         "-s",
-        "tests/scripts/hello_name.rhai",
+        "tests/scripts/runner/hello_name.rhai",
         "-p",
         "examples/hello/policy.cedar",
         "-a",
@@ -295,7 +295,7 @@ fn bad_arguments_are_refused() {
 fn script_syntax_error_names_line_and_position() {
     let out = wrex(&[
         "-s",
-        "tests/scripts/syntax_error.rhai",
+        "tests/scripts/runner/syntax_error.rhai",
         "-p",
         "examples/hello/policy.cedar",
     ]);
@@ -327,7 +327,7 @@ fn script_syntax_error_names_line_and_position() {
 #[test]
 fn principal_flag_overrides_the_os_user() {
     let sb = Sandbox::new();
-    let script = repo().join("tests/scripts/cat_outside.rhai");
+    let script = repo().join("tests/scripts/fs/cat_outside.rhai");
     let args = sb.path("args.json");
     std::fs::write(
         &args,
@@ -361,7 +361,7 @@ fn sigterm_stops_the_script_and_a_result_is_still_printed() {
         let child = Command::new(env!("CARGO_BIN_EXE_wrex"))
             .args([
                 "-s",
-                "tests/scripts/infinite_loop.rhai",
+                "tests/scripts/limits/infinite_loop.rhai",
                 "-p",
                 "examples/hello/policy.cedar",
             ])
@@ -396,7 +396,7 @@ fn sigterm_stops_the_script_and_a_result_is_still_printed() {
 fn limit_flags_reach_the_run() {
     let out = wrex(&[
         "-s",
-        "tests/scripts/infinite_loop.rhai",
+        "tests/scripts/limits/infinite_loop.rhai",
         "-p",
         "examples/hello/policy.cedar",
         "--max-operations",
@@ -407,7 +407,7 @@ fn limit_flags_reach_the_run() {
     assert_eq!(v["error"]["error_type"], "LIMIT_EXCEEDED", "{v}");
     let out = wrex(&[
         "-s",
-        "tests/scripts/infinite_loop.rhai",
+        "tests/scripts/limits/infinite_loop.rhai",
         "-p",
         "examples/hello/policy.cedar",
         "--timeout",
@@ -418,7 +418,7 @@ fn limit_flags_reach_the_run() {
     assert_eq!(json(&out)["error"]["error_type"], "TIMEOUT_EXCEEDED");
     let out = wrex(&[
         "-s",
-        "tests/scripts/infinite_loop.rhai",
+        "tests/scripts/limits/infinite_loop.rhai",
         "-p",
         "examples/hello/policy.cedar",
         "--timeout",
@@ -427,7 +427,7 @@ fn limit_flags_reach_the_run() {
     assert_early(&out, "VALIDATION_EXCEPTION", "--timeout");
     let out = wrex(&[
         "-s",
-        "tests/scripts/infinite_loop.rhai",
+        "tests/scripts/limits/infinite_loop.rhai",
         "-p",
         "examples/hello/policy.cedar",
         "--max-script-size",

@@ -1,5 +1,5 @@
 //! The guest component's imports are exactly wrex's own interfaces: no WASI, no ambient
-//! authority (DESIGN.md invariant 1).
+//! authority (invariant 1 in `docs/design.md`).
 
 use wasmparser::{Parser, Payload};
 
@@ -23,5 +23,13 @@ fn guest_imports_only_wrex_interfaces() {
         }
     }
     imports.sort();
-    assert_eq!(imports, ["wrex:sdk/fs@0.1.0", "wrex:sdk/log@0.1.0"]);
+    // `types` holds only the shared records (the denial); it has no functions.
+    assert_eq!(
+        imports,
+        [
+            "wrex:sdk/fs@0.1.0",
+            "wrex:sdk/log@0.1.0",
+            "wrex:sdk/types@0.1.0"
+        ]
+    );
 }

@@ -216,12 +216,16 @@ fn ten_thousand_policies_load_and_decide() {
     assert_eq!(policy.len(), 10_000);
     let authz = wrex::authz::Authorizer::new(policy, "u", None);
     let started = Instant::now();
-    let file = wrex::authz::FsResource::File("/data/tenant9999/x".into());
-    assert!(authz.authorize(wrex::authz::FsAction::Read, &file).is_ok());
-    let other = wrex::authz::FsResource::File("/data/other/x".into());
+    let file = wrex::fs::cedar::FsResource::File("/data/tenant9999/x".into());
     assert!(
         authz
-            .authorize(wrex::authz::FsAction::Read, &other)
+            .authorize(wrex::fs::cedar::action::Read, &file)
+            .is_ok()
+    );
+    let other = wrex::fs::cedar::FsResource::File("/data/other/x".into());
+    assert!(
+        authz
+            .authorize(wrex::fs::cedar::action::Read, &other)
             .is_err()
     );
     // Figures for docs/limits.md (debug build; not asserted).

@@ -31,7 +31,7 @@ fn tenants() -> Tenants {
 }
 
 fn careless() -> Policy {
-    Policy::from_file(repo().join("tests/policies/careless.cedar")).unwrap()
+    Policy::from_file(repo().join("tests/policies/tenants/careless.cedar")).unwrap()
 }
 
 #[test]

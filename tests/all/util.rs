@@ -16,9 +16,26 @@ pub fn runtime() -> &'static Runtime {
     RUNTIME.get_or_init(|| Runtime::new().expect("runtime"))
 }
 
-/// A test script from `tests/scripts/<name>.rhai`.
+/// The fixture `tests/<kind>/<area>/<name>.<ext>`: fixtures live in one folder per area
+/// (`fs`, `runner`, `log`, `limits`, `tenants` …), and a name must be unique across them.
+pub fn fixture(kind: &str, name: &str, ext: &str) -> PathBuf {
+    let base = repo().join("tests").join(kind);
+    let file = format!("{name}.{ext}");
+    let found: Vec<PathBuf> = std::fs::read_dir(&base)
+        .unwrap_or_else(|e| panic!("{}: {e}", base.display()))
+        .map(|area| area.unwrap().path().join(&file))
+        .filter(|p| p.is_file())
+        .collect();
+    match found.as_slice() {
+        [one] => one.clone(),
+        [] => panic!("no fixture `{file}` in any folder of {}", base.display()),
+        many => panic!("fixture `{file}` is ambiguous: {many:?}"),
+    }
+}
+
+/// A test script, `tests/scripts/<area>/<name>.rhai`.
 pub fn script(name: &str) -> String {
-    let path = repo().join("tests/scripts").join(format!("{name}.rhai"));
+    let path = fixture("scripts", name, "rhai");
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -90,9 +107,9 @@ impl Sandbox {
         std::os::unix::fs::symlink(target, self.path(rel)).unwrap();
     }
 
-    /// `tests/policies/<name>.cedar` with `{{root}}` replaced by this sandbox's root.
+    /// `tests/policies/<area>/<name>.cedar` with `{{root}}` replaced by this sandbox's root.
     pub fn policy_text(&self, name: &str) -> String {
-        let path = repo().join("tests/policies").join(format!("{name}.cedar"));
+        let path = fixture("policies", name, "cedar");
         std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
             .replace("{{root}}", &self.root)

@@ -1,118 +1,33 @@
-//! SDK errors as scripts see them: a catchable runtime error whose payload is the map
-//! `#{kind: IoErrorKind::…, message: "…", source: "IoErrorKind"}`, as in Rex.
+//! SDK errors as scripts see them, for every capability: a catchable runtime error whose
+//! payload is the map `#{kind: <Kind>::…, message: "…", source: "<Kind>"}`, as in Rex (the file
+//! system's kind type is `IoErrorKind`). Each capability defines its kind type ([`ErrorKind`])
+//! and converts its WIT `error` variant with it; bad builder input and bad flags raise plain
+//! string errors, as Rex does.
 
 use std::fmt;
 
 use rhai::{Dynamic, Engine, EvalAltResult, Map, Module, Position};
 
-use crate::bindings::wrex::sdk::fs::Error as WitError;
-
-/// Rex's `IoErrorKind` values (the kinds wrex can raise are a subset; all are registered so that
-/// Rex scripts comparing against any of them still compile).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IoErrorKind {
-    InvalidPath,
-    InvalidArguments,
-    InvalidFileMode,
-    ValidationError,
-    DirectoryOpenError,
-    DirectoryError,
-    FileError,
-    DestinationFileNotEmptyError,
-    NotFound,
-    DirectoryNotEmpty,
-    PermissionDenied,
-    AuthorizationError,
-    IdentityResolutionError,
-    UnsupportedOperationError,
-    FileContentTooLargeError,
-    FileCopyError,
-    FileReadError,
-    EntryTypeMismatchError,
-    IoError,
-    TryFromIntError,
-    RustixError,
-    Utf8Error,
-    CallbackError,
-    ProcessNamespaceFatalError,
-    Other,
+/// A capability's error kinds (Rex's `IoErrorKind` for the file system).
+pub trait ErrorKind: Copy + PartialEq + fmt::Display + Send + Sync + 'static {
+    /// The kind type's name, which is also the payload's `source`.
+    const SOURCE: &'static str;
+    /// Every kind, for the script-visible module `<SOURCE>::<Kind>`.
+    const ALL: &'static [Self];
+    /// Whether this kind is the host's Cedar denial.
+    fn is_denial(self) -> bool;
 }
-
-impl IoErrorKind {
-    const ALL: [IoErrorKind; 25] = [
-        Self::InvalidPath,
-        Self::InvalidArguments,
-        Self::InvalidFileMode,
-        Self::ValidationError,
-        Self::DirectoryOpenError,
-        Self::DirectoryError,
-        Self::FileError,
-        Self::DestinationFileNotEmptyError,
-        Self::NotFound,
-        Self::DirectoryNotEmpty,
-        Self::PermissionDenied,
-        Self::AuthorizationError,
-        Self::IdentityResolutionError,
-        Self::UnsupportedOperationError,
-        Self::FileContentTooLargeError,
-        Self::FileCopyError,
-        Self::FileReadError,
-        Self::EntryTypeMismatchError,
-        Self::IoError,
-        Self::TryFromIntError,
-        Self::RustixError,
-        Self::Utf8Error,
-        Self::CallbackError,
-        Self::ProcessNamespaceFatalError,
-        Self::Other,
-    ];
-}
-
-impl fmt::Display for IoErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
-    }
-}
-
-const SOURCE: &str = "IoErrorKind";
 
 /// Builds the catchable SDK error.
-pub fn sdk_error(kind: IoErrorKind, message: impl Into<String>) -> Box<EvalAltResult> {
+pub fn sdk_error<K: ErrorKind>(kind: K, message: impl Into<String>) -> Box<EvalAltResult> {
     let mut map = Map::new();
     map.insert("kind".into(), Dynamic::from(kind));
     map.insert("message".into(), Dynamic::from(message.into()));
-    map.insert("source".into(), Dynamic::from(SOURCE));
+    map.insert("source".into(), Dynamic::from(K::SOURCE));
     Box::new(EvalAltResult::ErrorRuntime(
         Dynamic::from_map(map),
         Position::NONE,
     ))
-}
-
-/// Converts an error returned by a host import.
-pub fn from_wit(err: WitError) -> Box<EvalAltResult> {
-    let (kind, message) = match err {
-        WitError::AccessDenied(d) => (
-            IoErrorKind::PermissionDenied,
-            format!(
-                "Permission denied: {} unauthorized to perform {} for {}::{}",
-                d.principal, d.action, d.resource_type, d.resource_id
-            ),
-        ),
-        WitError::InvalidPath(m) => (IoErrorKind::InvalidPath, m),
-        WitError::InvalidArgument(m) => (IoErrorKind::InvalidArguments, m),
-        WitError::NotFound(m) => (IoErrorKind::NotFound, m),
-        WitError::AlreadyExists(m) => (IoErrorKind::IoError, m),
-        WitError::NotADirectory(m) => (IoErrorKind::DirectoryOpenError, m),
-        WitError::NotAFile(m) => (IoErrorKind::FileError, m),
-        WitError::SymlinkNotFollowed(m) => (IoErrorKind::FileError, m),
-        WitError::DirectoryNotEmpty(m) => (IoErrorKind::DirectoryNotEmpty, m),
-        WitError::BadHandleMode(m) => (IoErrorKind::InvalidFileMode, m),
-        WitError::TooManyLinks(m) => (IoErrorKind::IoError, m),
-        WitError::DestinationNotEmpty(m) => (IoErrorKind::DestinationFileNotEmptyError, m),
-        WitError::Unsupported(m) => (IoErrorKind::UnsupportedOperationError, m),
-        WitError::Io(m) => (IoErrorKind::IoError, m),
-    };
-    sdk_error(kind, message)
 }
 
 /// A plain string error, as Rex raises for bad builder input and bad flags.
@@ -123,45 +38,51 @@ pub fn plain(message: impl Into<String>) -> Box<EvalAltResult> {
     ))
 }
 
-fn sdk_fields(value: &Dynamic) -> Option<(IoErrorKind, String)> {
+fn fields<K: ErrorKind>(value: &Dynamic) -> Option<(K, String)> {
     let map = value.read_lock::<Map>()?;
     let source = map.get("source")?.clone().into_immutable_string().ok()?;
-    if source != SOURCE {
+    if source != K::SOURCE {
         return None;
     }
-    let kind = map.get("kind")?.clone().try_cast::<IoErrorKind>()?;
+    let kind = map.get("kind")?.clone().try_cast::<K>()?;
     let message = map.get("message")?.to_string();
     Some((kind, message))
 }
 
-/// `<source>: <kind>: <message>` for an SDK error payload, `None` for anything else.
-pub fn describe(value: &Dynamic) -> Option<String> {
-    sdk_fields(value).map(|(kind, message)| format!("{SOURCE}: {kind}: {message}"))
-}
-
-/// The `IoErrorKind` of an SDK error, `None` for any other error.
-pub fn kind_of(err: &EvalAltResult) -> Option<IoErrorKind> {
+/// The kind of an SDK error of capability kind type `K`, `None` for any other error.
+pub fn kind_of<K: ErrorKind>(err: &EvalAltResult) -> Option<K> {
     match err {
-        EvalAltResult::ErrorRuntime(value, _) => sdk_fields(value).map(|(kind, _)| kind),
+        EvalAltResult::ErrorRuntime(value, _) => fields::<K>(value).map(|(kind, _)| kind),
         _ => None,
     }
 }
 
-/// Whether an uncaught error is an SDK access denial. The host confirms this against its own
-/// record of denials, so a script cannot make a denial up.
-pub fn is_access_denied(err: &EvalAltResult) -> bool {
-    kind_of(err) == Some(IoErrorKind::PermissionDenied)
+/// What an uncaught SDK error payload says: `<source>: <kind>: <message>`, and whether it is a
+/// denial.
+#[derive(Debug)]
+pub struct Described {
+    pub text: String,
+    pub denied: bool,
 }
 
-pub fn register(engine: &mut Engine) {
-    engine.register_type_with_name::<IoErrorKind>("IoErrorKind");
-    engine.register_fn("to_string", |k: &mut IoErrorKind| k.to_string());
-    engine.register_fn("to_debug", |k: &mut IoErrorKind| k.to_string());
-    engine.register_fn("==", |a: &mut IoErrorKind, b: IoErrorKind| *a == b);
-    engine.register_fn("!=", |a: &mut IoErrorKind, b: IoErrorKind| *a != b);
+/// [`Described`] for a payload of kind type `K`; `None` for any other value.
+pub fn describe<K: ErrorKind>(value: &Dynamic) -> Option<Described> {
+    fields::<K>(value).map(|(kind, message)| Described {
+        text: format!("{}: {kind}: {message}", K::SOURCE),
+        denied: kind.is_denial(),
+    })
+}
+
+/// Registers kind type `K`: its type name, comparison, and the module `<SOURCE>::<Kind>`.
+pub fn register<K: ErrorKind>(engine: &mut Engine) {
+    engine.register_type_with_name::<K>(K::SOURCE);
+    engine.register_fn("to_string", |k: &mut K| k.to_string());
+    engine.register_fn("to_debug", |k: &mut K| k.to_string());
+    engine.register_fn("==", |a: &mut K, b: K| *a == b);
+    engine.register_fn("!=", |a: &mut K, b: K| *a != b);
     let mut module = Module::new();
-    for kind in IoErrorKind::ALL {
-        module.set_var(kind.to_string(), kind);
+    for kind in K::ALL {
+        module.set_var(kind.to_string(), *kind);
     }
-    engine.register_static_module("IoErrorKind", module.into());
+    engine.register_static_module(K::SOURCE, module.into());
 }

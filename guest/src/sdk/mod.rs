@@ -1,29 +1,35 @@
-//! The script-facing SDK: Rex's global names, registered on the Rhai engine.
+//! The script-facing SDK: Rex's global names, registered on the Rhai engine, one module per
+//! capability, plus what every capability shares.
 //!
-//! | module      | what it registers                                                         |
-//! |-------------|---------------------------------------------------------------------------|
-//! | `error`     | `IoErrorKind`, the SDK error map `#{kind, message, source}`               |
-//! | `fs`        | `DirConfig`, `OpenDirOptions`, `OpenFileOptions`, handles, `Metadata` …   |
-//! | `commands`  | `cat`, `ls`, `write`, `touch`, `mkdir`, `rm` and their flag modules        |
-//! | `log`       | `info`, `warn`, `error`, `trace`, and `debug` routed to the host log      |
+//! | module    | what it holds                                                               |
+//! |-----------|-----------------------------------------------------------------------------|
+//! | `error`   | the SDK error map `#{kind, message, source}`, generic over a capability's kinds |
+//! | `options` | the one option-builder style (`options!`)                                   |
+//! | `flags`   | command flags (`cat::number`, `tail::n(5)`) and `commands!`, which registers a command once |
+//! | `fs`      | the file-system capability (`wrex:sdk/fs`)                                  |
+//! | `log`     | `info`, `warn`, `error`, `trace`, and `debug` routed to the host log        |
+//!
+//! A new capability adds a module here, its line in [`register`], and its error kinds in
+//! [`describe_error`].
 
-pub mod archive;
-pub mod commands;
 pub mod error;
+pub mod flags;
 pub mod fs;
-pub mod handles;
-pub mod lines;
 pub mod log;
-pub mod text;
-pub mod walk;
+pub mod options;
 
-use rhai::Engine;
+use rhai::{Dynamic, Engine};
+
+use self::error::Described;
 
 /// Registers the whole SDK.
 pub fn register(engine: &mut Engine) {
-    error::register(engine);
     fs::register(engine);
-    handles::register(engine);
-    commands::register(engine);
     log::register(engine);
+}
+
+/// What an uncaught SDK error says and whether it is a host denial, for any capability's
+/// error kinds; `None` for a value that is not an SDK error.
+pub fn describe_error(value: &Dynamic) -> Option<Described> {
+    error::describe::<fs::error::IoErrorKind>(value)
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use wasmtime::component::Resource;
 
 use super::{DirRes, FileRes, FsError, MAX_READ_CHUNK};
+use super::{FsConfig, FsCtx};
 use crate::authz::{Authorizer, Policy};
 use crate::bindings::wit_fs::{Error, HostDir, HostFile, OpenDirOptions, OpenFileOptions};
 use crate::limits::Limits;
@@ -49,7 +50,13 @@ impl Fixture {
             self.path("ok")
         );
         let authz = Authorizer::new(Policy::parse(&text).unwrap(), "tester", None);
-        HostState::new(authz, LogLevel::Info, Limits::default(), None)
+        HostState::new(
+            authz,
+            FsCtx::open(&FsConfig::default()).unwrap(),
+            LogLevel::Info,
+            Limits::default(),
+            None,
+        )
     }
 }
 
@@ -82,25 +89,28 @@ fn guest_error<T: std::fmt::Debug>(r: Result<T, FsError>) -> Error {
 fn open_dir_and_read_file_when_allowed() {
     let f = Fixture::new();
     let mut s = f.state(&["open", "read"]);
-    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
-    assert_eq!(HostDir::path(&mut s, borrow(&dir)).unwrap(), f.path("ok"));
-    let file = HostDir::open_file(&mut s, borrow(&dir), "a.txt".into(), READ).unwrap();
+    let dir = HostDir::open(&mut s.fs(), f.path("ok"), DIR).unwrap();
     assert_eq!(
-        HostFile::read(&mut s, borrow(&file), 0, 100).unwrap(),
+        HostDir::path(&mut s.fs(), borrow(&dir)).unwrap(),
+        f.path("ok")
+    );
+    let file = HostDir::open_file(&mut s.fs(), borrow(&dir), "a.txt".into(), READ).unwrap();
+    assert_eq!(
+        HostFile::read(&mut s.fs(), borrow(&file), 0, 100).unwrap(),
         b"alpha"
     );
     assert_eq!(
-        HostFile::read(&mut s, borrow(&file), 2, 100).unwrap(),
+        HostFile::read(&mut s.fs(), borrow(&file), 2, 100).unwrap(),
         b"pha"
     );
-    assert_eq!(s.denials, 0);
+    assert_eq!(s.authz.denials(), 0);
 }
 
 #[test]
 fn denied_open_reports_who_what_and_where() {
     let f = Fixture::new();
     let mut s = f.state(&["open", "read"]);
-    let err = guest_error(HostDir::open(&mut s, f.root.clone(), DIR));
+    let err = guest_error(HostDir::open(&mut s.fs(), f.root.clone(), DIR));
     let Error::AccessDenied(d) = err else {
         panic!("{err:?}")
     };
@@ -108,7 +118,7 @@ fn denied_open_reports_who_what_and_where() {
     assert_eq!(d.action, "file_system::Action::\"open\"");
     assert_eq!(d.resource_type, "file_system::Dir");
     assert_eq!(d.resource_id, f.root);
-    assert_eq!(s.denials, 1);
+    assert_eq!(s.authz.denials(), 1);
 }
 
 #[test]
@@ -116,25 +126,30 @@ fn malformed_paths_and_names_are_refused_before_deciding() {
     let f = Fixture::new();
     let mut s = f.state(&["open", "read"]);
     for bad in ["relative/path", "", "/tmp/../etc", "/tmp/a\0b"] {
-        let err = guest_error(HostDir::open(&mut s, bad.into(), DIR));
+        let err = guest_error(HostDir::open(&mut s.fs(), bad.into(), DIR));
         assert!(matches!(err, Error::InvalidPath(_)), "{bad:?}: {err:?}");
     }
-    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
+    let dir = HostDir::open(&mut s.fs(), f.path("ok"), DIR).unwrap();
     for bad in ["..", ".", "a/b", "", "x\ny"] {
-        let err = guest_error(HostDir::open_file(&mut s, borrow(&dir), bad.into(), READ));
+        let err = guest_error(HostDir::open_file(
+            &mut s.fs(),
+            borrow(&dir),
+            bad.into(),
+            READ,
+        ));
         assert!(matches!(err, Error::InvalidPath(_)), "{bad:?}: {err:?}");
     }
-    assert_eq!(s.denials, 0);
+    assert_eq!(s.authz.denials(), 0);
 }
 
 #[test]
 fn read_is_checked_per_call_and_needs_a_readable_handle() {
     let f = Fixture::new();
     let mut s = f.state(&["open", "write"]);
-    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
-    let file = HostDir::open_file(&mut s, borrow(&dir), "a.txt".into(), READ).unwrap();
+    let dir = HostDir::open(&mut s.fs(), f.path("ok"), DIR).unwrap();
+    let file = HostDir::open_file(&mut s.fs(), borrow(&dir), "a.txt".into(), READ).unwrap();
     assert!(matches!(
-        guest_error(HostFile::read(&mut s, borrow(&file), 0, 10)),
+        guest_error(HostFile::read(&mut s.fs(), borrow(&file), 0, 10)),
         Error::AccessDenied(_)
     ));
     let wo = OpenFileOptions {
@@ -142,9 +157,9 @@ fn read_is_checked_per_call_and_needs_a_readable_handle() {
         write: true,
         ..READ
     };
-    let file = HostDir::open_file(&mut s, borrow(&dir), "a.txt".into(), wo).unwrap();
+    let file = HostDir::open_file(&mut s.fs(), borrow(&dir), "a.txt".into(), wo).unwrap();
     assert!(matches!(
-        guest_error(HostFile::read(&mut s, borrow(&file), 0, 10)),
+        guest_error(HostFile::read(&mut s.fs(), borrow(&file), 0, 10)),
         Error::BadHandleMode(_)
     ));
 }
@@ -154,9 +169,9 @@ fn read_length_is_capped() {
     let f = Fixture::new();
     std::fs::write(f.path("ok/big"), vec![b'x'; MAX_READ_CHUNK as usize + 10]).unwrap();
     let mut s = f.state(&["open", "read"]);
-    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
-    let file = HostDir::open_file(&mut s, borrow(&dir), "big".into(), READ).unwrap();
-    let chunk = HostFile::read(&mut s, borrow(&file), 0, u32::MAX).unwrap();
+    let dir = HostDir::open(&mut s.fs(), f.path("ok"), DIR).unwrap();
+    let file = HostDir::open_file(&mut s.fs(), borrow(&dir), "big".into(), READ).unwrap();
+    let chunk = HostFile::read(&mut s.fs(), borrow(&file), 0, u32::MAX).unwrap();
     assert_eq!(chunk.len(), MAX_READ_CHUNK as usize);
 }
 
@@ -168,10 +183,10 @@ fn write_replaces_atomically_and_denied_write_changes_nothing() {
         ..READ
     };
     let mut s = f.state(&["open", "read"]);
-    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
-    let file = HostDir::open_file(&mut s, borrow(&dir), "a.txt".into(), rw).unwrap();
+    let dir = HostDir::open(&mut s.fs(), f.path("ok"), DIR).unwrap();
+    let file = HostDir::open_file(&mut s.fs(), borrow(&dir), "a.txt".into(), rw).unwrap();
     assert!(matches!(
-        guest_error(HostFile::write(&mut s, borrow(&file), b"new".to_vec())),
+        guest_error(HostFile::write(&mut s.fs(), borrow(&file), b"new".to_vec())),
         Error::AccessDenied(_)
     ));
     assert_eq!(
@@ -180,16 +195,16 @@ fn write_replaces_atomically_and_denied_write_changes_nothing() {
     );
 
     let mut s = f.state(&["open", "read", "write"]);
-    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
-    let file = HostDir::open_file(&mut s, borrow(&dir), "a.txt".into(), rw).unwrap();
-    let newer = HostFile::write(&mut s, borrow(&file), b"new".to_vec()).unwrap();
+    let dir = HostDir::open(&mut s.fs(), f.path("ok"), DIR).unwrap();
+    let file = HostDir::open_file(&mut s.fs(), borrow(&dir), "a.txt".into(), rw).unwrap();
+    let newer = HostFile::write(&mut s.fs(), borrow(&file), b"new".to_vec()).unwrap();
     assert_eq!(
-        HostFile::read(&mut s, borrow(&newer), 0, 10).unwrap(),
+        HostFile::read(&mut s.fs(), borrow(&newer), 0, 10).unwrap(),
         b"new"
     );
     // The old handle still sees the old inode: the replacement was a rename, not an overwrite.
     assert_eq!(
-        HostFile::read(&mut s, borrow(&file), 0, 10).unwrap(),
+        HostFile::read(&mut s.fs(), borrow(&file), 0, 10).unwrap(),
         b"alpha"
     );
     // No temporary file is left behind.
@@ -212,9 +227,9 @@ fn a_fifo_is_refused_without_blocking() {
     )
     .unwrap();
     let mut s = f.state(&["open", "read"]);
-    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
+    let dir = HostDir::open(&mut s.fs(), f.path("ok"), DIR).unwrap();
     let err = guest_error(HostDir::open_file(
-        &mut s,
+        &mut s.fs(),
         borrow(&dir),
         "fifo".into(),
         READ,
@@ -226,11 +241,11 @@ fn a_fifo_is_refused_without_blocking() {
 fn remove_entry_without_any_delete_permission_observes_nothing() {
     let f = Fixture::new();
     let mut s = f.state(&["open"]);
-    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
+    let dir = HostDir::open(&mut s.fs(), f.path("ok"), DIR).unwrap();
     // Whether or not the entry exists, the answer is the same denial.
     for name in ["a.txt", "missing"] {
         let err = guest_error(HostDir::remove_entry(
-            &mut s,
+            &mut s.fs(),
             borrow(&dir),
             name.into(),
             false,
@@ -247,15 +262,15 @@ fn remove_entry_without_any_delete_permission_observes_nothing() {
 fn create_dir_is_authorized_on_the_new_path() {
     let f = Fixture::new();
     let mut s = f.state(&["open"]);
-    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
+    let dir = HostDir::open(&mut s.fs(), f.path("ok"), DIR).unwrap();
     assert!(matches!(
-        guest_error(HostDir::create_dir(&mut s, borrow(&dir), "d".into())),
+        guest_error(HostDir::create_dir(&mut s.fs(), borrow(&dir), "d".into())),
         Error::AccessDenied(_)
     ));
     assert!(!Path::new(&f.path("ok/d")).exists());
     let mut s = f.state(&["open", "create"]);
-    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
-    HostDir::create_dir(&mut s, borrow(&dir), "d".into()).unwrap();
+    let dir = HostDir::open(&mut s.fs(), f.path("ok"), DIR).unwrap();
+    HostDir::create_dir(&mut s.fs(), borrow(&dir), "d".into()).unwrap();
     assert!(Path::new(&f.path("ok/d")).is_dir());
 }
 
@@ -265,19 +280,19 @@ fn a_bad_handle_traps_instead_of_acting() {
     let mut s = f.state(&["open", "read"]);
     let bogus: Resource<FileRes> = Resource::new_borrow(4242);
     assert!(matches!(
-        HostFile::read(&mut s, bogus, 0, 10),
+        HostFile::read(&mut s.fs(), bogus, 0, 10),
         Err(FsError::Trap(_))
     ));
     let bogus: Resource<DirRes> = Resource::new_borrow(4242);
     assert!(matches!(
-        HostDir::list_entries(&mut s, bogus),
+        HostDir::list_entries(&mut s.fs(), bogus),
         Err(FsError::Trap(_))
     ));
     // A dir handle used as a file handle is a type mismatch in the table: also a trap.
-    let dir = HostDir::open(&mut s, f.path("ok"), DIR).unwrap();
+    let dir = HostDir::open(&mut s.fs(), f.path("ok"), DIR).unwrap();
     let confused: Resource<FileRes> = Resource::new_borrow(dir.rep());
     assert!(matches!(
-        HostFile::read(&mut s, confused, 0, 10),
+        HostFile::read(&mut s.fs(), confused, 0, 10),
         Err(FsError::Trap(_))
     ));
 }
@@ -312,13 +327,24 @@ fn recursive_chmod_authorizes_every_entry_before_changing_any() {
         fx.path("ok/deep/er/z.txt")
     );
     let authz = Authorizer::new(Policy::parse(&text).unwrap(), "tester", None);
-    let mut st = HostState::new(authz, LogLevel::Info, Limits::default(), None);
+    let mut st = HostState::new(
+        authz,
+        FsCtx::open(&FsConfig::default()).unwrap(),
+        LogLevel::Info,
+        Limits::default(),
+        None,
+    );
     let before: Vec<u32> = ["ok", "ok/a.txt", "ok/deep", "ok/deep/er/z.txt"]
         .iter()
         .map(|p| mode_of(&fx.path(p)))
         .collect();
-    let d = HostDir::open(&mut st, fx.path("ok"), DIR).unwrap();
-    let err = guest_error(HostDir::set_permissions(&mut st, borrow(&d), 0o700, true));
+    let d = HostDir::open(&mut st.fs(), fx.path("ok"), DIR).unwrap();
+    let err = guest_error(HostDir::set_permissions(
+        &mut st.fs(),
+        borrow(&d),
+        0o700,
+        true,
+    ));
     assert!(
         matches!(err, Error::AccessDenied(ref d) if d.resource_id.ends_with("z.txt")),
         "{err:?}"
@@ -333,12 +359,12 @@ fn recursive_chmod_authorizes_every_entry_before_changing_any() {
     );
     // Without the forbid, everything changes.
     let mut st = fx.state(&["open", "chmod"]);
-    let d = HostDir::open(&mut st, fx.path("ok"), DIR).unwrap();
-    HostDir::set_permissions(&mut st, borrow(&d), 0o750, true).unwrap();
+    let d = HostDir::open(&mut st.fs(), fx.path("ok"), DIR).unwrap();
+    HostDir::set_permissions(&mut st.fs(), borrow(&d), 0o750, true).unwrap();
     assert_eq!(mode_of(&fx.path("ok/deep/er/z.txt")), 0o750);
     assert_eq!(mode_of(&fx.path("ok")), 0o750);
     let err = guest_error(HostDir::set_permissions(
-        &mut st,
+        &mut st.fs(),
         borrow(&d),
         0o17777,
         false,
@@ -360,13 +386,19 @@ fn move_carries_the_destination_context_and_never_replaces_silently() {
         inn = fx.path("ok/in"),
     );
     let authz = Authorizer::new(Policy::parse(&text).unwrap(), "tester", None);
-    let mut st = HostState::new(authz, LogLevel::Info, Limits::default(), None);
-    let ok = HostDir::open(&mut st, fx.path("ok"), DIR).unwrap();
-    let inn = HostDir::open(&mut st, fx.path("ok/in"), DIR).unwrap();
-    let a = HostDir::open_file(&mut st, borrow(&ok), "a.txt".into(), READ).unwrap();
+    let mut st = HostState::new(
+        authz,
+        FsCtx::open(&FsConfig::default()).unwrap(),
+        LogLevel::Info,
+        Limits::default(),
+        None,
+    );
+    let ok = HostDir::open(&mut st.fs(), fx.path("ok"), DIR).unwrap();
+    let inn = HostDir::open(&mut st.fs(), fx.path("ok/in"), DIR).unwrap();
+    let a = HostDir::open_file(&mut st.fs(), borrow(&ok), "a.txt".into(), READ).unwrap();
     // Destination outside the permitted context: denied, nothing moved.
     let err = guest_error(HostFile::move_to(
-        &mut st,
+        &mut st.fs(),
         borrow(&a),
         borrow(&ok),
         "c.txt".into(),
@@ -376,24 +408,24 @@ fn move_carries_the_destination_context_and_never_replaces_silently() {
         "{err:?}"
     );
     let err = guest_error(HostFile::move_to(
-        &mut st,
+        &mut st.fs(),
         borrow(&a),
         borrow(&inn),
         "a.bin".into(),
     ));
     assert!(matches!(err, Error::AccessDenied(_)), "{err:?}");
     assert!(Path::new(&fx.path("ok/a.txt")).exists());
-    let moved = HostFile::move_to(&mut st, borrow(&a), borrow(&inn), "a.txt".into()).unwrap();
+    let moved = HostFile::move_to(&mut st.fs(), borrow(&a), borrow(&inn), "a.txt".into()).unwrap();
     assert_eq!(
-        HostFile::read(&mut st, borrow(&moved), 0, 64).unwrap(),
+        HostFile::read(&mut st.fs(), borrow(&moved), 0, 64).unwrap(),
         b"alpha"
     );
     assert!(!Path::new(&fx.path("ok/a.txt")).exists());
     // Replacing an existing destination needs `delete` on it, which is not permitted.
     std::fs::write(fx.path("ok/in/b.txt"), "keep me").unwrap();
-    let b = HostDir::open_file(&mut st, borrow(&ok), "b.txt".into(), READ).unwrap();
+    let b = HostDir::open_file(&mut st.fs(), borrow(&ok), "b.txt".into(), READ).unwrap();
     let err = guest_error(HostFile::move_to(
-        &mut st,
+        &mut st.fs(),
         borrow(&b),
         borrow(&inn),
         "b.txt".into(),
@@ -413,11 +445,11 @@ fn copy_refuses_a_non_empty_destination_without_force() {
     let fx = Fixture::new();
     std::fs::write(fx.path("ok/dest.txt"), "xy").unwrap();
     let mut st = fx.state(&["open", "read", "write"]);
-    let ok = HostDir::open(&mut st, fx.path("ok"), DIR).unwrap();
-    let src = HostDir::open_file(&mut st, borrow(&ok), "a.txt".into(), READ).unwrap();
-    let dest = HostDir::open_file(&mut st, borrow(&ok), "dest.txt".into(), RW).unwrap();
+    let ok = HostDir::open(&mut st.fs(), fx.path("ok"), DIR).unwrap();
+    let src = HostDir::open_file(&mut st.fs(), borrow(&ok), "a.txt".into(), READ).unwrap();
+    let dest = HostDir::open_file(&mut st.fs(), borrow(&ok), "dest.txt".into(), RW).unwrap();
     let err = guest_error(HostFile::copy_to(
-        &mut st,
+        &mut st.fs(),
         borrow(&src),
         borrow(&dest),
         false,
@@ -431,14 +463,14 @@ fn copy_refuses_a_non_empty_destination_without_force() {
         std::fs::read_to_string(fx.path("ok/dest.txt")).unwrap(),
         "xy"
     );
-    HostFile::copy_to(&mut st, borrow(&src), borrow(&dest), true, false).unwrap();
+    HostFile::copy_to(&mut st.fs(), borrow(&src), borrow(&dest), true, false).unwrap();
     assert_eq!(
         std::fs::read_to_string(fx.path("ok/dest.txt")).unwrap(),
         "alpha"
     );
     // A read-only destination handle is refused before anything is decided.
     let err = guest_error(HostFile::copy_to(
-        &mut st,
+        &mut st.fs(),
         borrow(&src),
         borrow(&src),
         true,
@@ -452,16 +484,20 @@ fn in_place_changes_refuse_hard_linked_files() {
     let fx = Fixture::new();
     std::fs::hard_link(fx.path("secret.txt"), fx.path("ok/hl")).unwrap();
     let mut st = fx.state(&["open", "read", "write", "chmod", "chown"]);
-    let ok = HostDir::open(&mut st, fx.path("ok"), DIR).unwrap();
-    let f = HostDir::open_file(&mut st, borrow(&ok), "hl".into(), RW).unwrap();
+    let ok = HostDir::open(&mut st.fs(), fx.path("ok"), DIR).unwrap();
+    let f = HostDir::open_file(&mut st.fs(), borrow(&ok), "hl".into(), RW).unwrap();
     for err in [
-        guest_error(HostFile::append(&mut st, borrow(&f), b"x".to_vec())),
-        guest_error(HostFile::write_in_place(&mut st, borrow(&f), b"x".to_vec())),
-        guest_error(HostFile::set_len(&mut st, borrow(&f), 0)),
-        guest_error(HostFile::allocate(&mut st, borrow(&f), 10)),
-        guest_error(HostFile::set_permissions(&mut st, borrow(&f), 0o600)),
+        guest_error(HostFile::append(&mut st.fs(), borrow(&f), b"x".to_vec())),
+        guest_error(HostFile::write_in_place(
+            &mut st.fs(),
+            borrow(&f),
+            b"x".to_vec(),
+        )),
+        guest_error(HostFile::set_len(&mut st.fs(), borrow(&f), 0)),
+        guest_error(HostFile::allocate(&mut st.fs(), borrow(&f), 10)),
+        guest_error(HostFile::set_permissions(&mut st.fs(), borrow(&f), 0o600)),
         guest_error(HostFile::set_ownership(
-            &mut st,
+            &mut st.fs(),
             borrow(&f),
             None,
             Some("0".into()),
@@ -480,12 +516,12 @@ fn in_place_changes_refuse_hard_linked_files() {
 
 #[test]
 fn redaction_keeps_matching_lines_only() {
-    let patterns = super::host::parse_dictionary("# comment\n\n^user=\nok$\n", "/d").unwrap();
+    let patterns = super::redact::parse_dictionary("# comment\n\n^user=\nok$\n", "/d").unwrap();
     assert_eq!(
-        super::host::redact("user=a\npassword=b\nall ok\n", &patterns),
+        super::redact::redact("user=a\npassword=b\nall ok\n", &patterns),
         "user=a\n[REDACTED]\nall ok\n"
     );
-    let err = guest_error(super::host::parse_dictionary("fine\n(unclosed\n", "/d"));
+    let err = guest_error(super::redact::parse_dictionary("fine\n(unclosed\n", "/d"));
     assert!(
         matches!(err, Error::Io(ref m) if m.contains("line 2")),
         "{err:?}"

@@ -1,42 +1,26 @@
-//! Rex's shell-style helpers for this slice: `cat`, `ls`, `write`, `touch`, `mkdir`, `rm`, each
-//! with an optional first argument: an array of flags from a module named after the command
-//! (`cat([cat::number], p)`, `write([write::replace], p, s)`).
+//! Rex's shell-style helpers: `cat`, `ls`, `write`, `touch`, `mkdir`, `rm`, `grep`, `tail`,
+//! `sed`, `wc`, `cp`, `mv`, `seq`, `find_files`, `du`, the `awk_*` helpers and `replace_text`.
+//! A command with flags takes an optional first argument, an array of flags from a module named
+//! after the command (`cat([cat::number], p)`, `tail([tail::n(5)], p)`).
 //!
 //! Each helper composes handle operations, so each Cedar check is made by the host exactly as
 //! the handle API makes it; see `wit/README.md` for the list per helper.
 
-use std::fmt;
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 
-use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Module};
-
-use super::error::{IoErrorKind, from_wit, kind_of, plain, sdk_error};
-use super::fs::{
-    DirEntry, EntryType, READ_ONLY, WRITE_CREATE, entries_map, list_entries, open_dir, read_string,
-};
+use super::error::{IoErrorKind, from_wit, kind_of, sdk_error};
+use super::handles::{READ_ONLY, WRITE_CREATE, entries_map, list_entries, open_dir, read_string};
 use super::lines::Lines;
+use super::options::ReplacementOptions;
+use super::path::{join, split};
 use super::text::{self, Access, Select};
+use super::values::{DirEntry, EntryType};
 use super::walk;
 use crate::bindings::wrex::sdk::fs as wit;
+use crate::sdk::error::plain;
+use crate::sdk::flags::{FlagSpec, Flags, commands, register_modules};
 
 type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
-
-/// A command flag such as `cat::number` or `tail::n(5)`. `name` is the canonical (long)
-/// name; aliases map to the same value. Value-carrying flags hold their arguments.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Flag {
-    command: &'static str,
-    name: &'static str,
-    values: [i64; 2],
-}
-
-impl fmt::Display for Flag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}::{}", self.command, self.name)
-    }
-}
-
-/// A flag's canonical name, its aliases, and how many integer arguments it takes.
-type FlagSpec = (&'static str, &'static [&'static str], usize);
 
 /// Each command's flags (the module name is the command's, except `glob` for `find_files`).
 const FLAGS: &[(&str, &[FlagSpec])] = &[
@@ -90,74 +74,7 @@ const FLAGS: &[(&str, &[FlagSpec])] = &[
     ),
 ];
 
-/// A command's parsed flags.
-#[derive(Debug, Default)]
-pub struct Flags(Vec<Flag>);
-
-impl Flags {
-    pub fn has(&self, name: &str) -> bool {
-        self.0.iter().any(|f| f.name == name)
-    }
-
-    /// The arguments of the last occurrence of a value-carrying flag.
-    pub fn values(&self, name: &str) -> Option<[i64; 2]> {
-        self.0
-            .iter()
-            .rev()
-            .find(|f| f.name == name)
-            .map(|f| f.values)
-    }
-
-    pub fn value(&self, name: &str) -> Option<i64> {
-        self.values(name).map(|v| v[0])
-    }
-}
-
-/// Checks a flag array: every element must be a flag of `command`.
-fn parse_flags(command: &str, flags: &Array) -> Result<Flags> {
-    flags
-        .iter()
-        .map(|value| match value.clone().try_cast::<Flag>() {
-            Some(flag) if flag.command == command => Ok(flag),
-            Some(flag) => Err(sdk_error(
-                IoErrorKind::InvalidArguments,
-                format!("`{flag}` is not a flag of `{command}`: use `{command}::…` flags"),
-            )),
-            None => Err(sdk_error(
-                IoErrorKind::InvalidArguments,
-                format!(
-                    "the flags of `{command}` must be `{command}::…` values, got a value of type `{}`",
-                    value.type_name()
-                ),
-            )),
-        })
-        .collect::<Result<Vec<_>>>()
-        .map(Flags)
-}
-
-fn no_flags() -> Flags {
-    Flags::default()
-}
-
-/// Splits an absolute path into its parent directory and final name. The host validates both
-/// again (it is the authority on paths); this only needs a split point.
-fn split(path: &str) -> Result<(&str, &str)> {
-    let trimmed = path.trim_end_matches('/');
-    match trimmed.rfind('/') {
-        Some(0) if trimmed.len() > 1 => Ok(("/", &trimmed[1..])),
-        Some(i) if i > 0 => Ok((&trimmed[..i], &trimmed[i + 1..])),
-        _ if trimmed.is_empty() && path.starts_with('/') => Err(sdk_error(
-            IoErrorKind::InvalidPath,
-            format!("path `{path}` names the root directory, which has no parent"),
-        )),
-        _ => Err(sdk_error(
-            IoErrorKind::InvalidPath,
-            format!("path `{path}` is not absolute"),
-        )),
-    }
-}
-
-/// `fileOpen` in REX-COMPAT §3.0: the parent directory opened following symlinks, then the
+/// Rex's `fileOpen`: the parent directory opened following symlinks, then the
 /// file opened for reading without following a symlink in the final component.
 fn open_for_read(path: &str) -> Result<wit::File> {
     let (parent, name) = split(path)?;
@@ -194,12 +111,7 @@ fn ls_into(out: &mut Map, dir: &wit::Dir, prefix: &str, all: bool, recursive: bo
     for entry in entries {
         let key = format!("{prefix}{}", entry.name);
         if recursive && entry.entry_type == EntryType::Dir {
-            let sub = open_dir(
-                &format!("{}/{}", dir.path(), entry.name),
-                false,
-                false,
-                false,
-            )?;
+            let sub = open_dir(&join(&dir.path(), &entry.name), false, false, false)?;
             ls_into(out, &sub, &format!("{key}/"), all, recursive)?;
         }
         out.insert(key.into(), Dynamic::from(entry));
@@ -581,116 +493,26 @@ fn du(flags: &Flags, path: &str) -> Result<Map> {
     Ok(map)
 }
 
-fn register_flag_modules(engine: &mut Engine) {
-    engine.register_type_with_name::<Flag>("Flag");
-    engine.register_fn("to_string", |f: &mut Flag| f.to_string());
-    engine.register_fn("to_debug", |f: &mut Flag| f.to_string());
-    engine.register_fn("==", |a: &mut Flag, b: Flag| *a == b);
-    engine.register_fn("!=", |a: &mut Flag, b: Flag| *a != b);
-    for (command, flags) in FLAGS {
-        let mut module = Module::new();
-        for (name, aliases, arity) in *flags {
-            let flag = Flag {
-                command,
-                name,
-                values: [0, 0],
-            };
-            for id in std::iter::once(name).chain(aliases.iter()) {
-                match arity {
-                    0 => {
-                        module.set_var(*id, flag);
-                    }
-                    1 => {
-                        module.set_native_fn(*id, move |v: i64| {
-                            Ok(Flag {
-                                values: [v, 0],
-                                ..flag
-                            })
-                        });
-                    }
-                    _ => {
-                        module.set_native_fn(*id, move |a: i64, b: i64| {
-                            Ok(Flag {
-                                values: [a, b],
-                                ..flag
-                            })
-                        });
-                    }
-                }
-            }
-        }
-        engine.register_static_module(*command, module.into());
-    }
-}
-
 pub fn register(engine: &mut Engine) {
-    register_flag_modules(engine);
+    register_modules(engine, FLAGS);
+    commands!(engine, IoErrorKind::InvalidArguments;
+        "cat" => |f, path: &str| cat(f, path);
+        "ls" => |f, path: &str| ls(f, path);
+        "write" => |f, path: &str, content: &str| write(f, path, content);
+        "mkdir" => |f, path: &str| mkdir(f, path);
+        "rm" => |f, path: &str| rm(f, path);
+        "grep" => |f, pattern: &str, path: &str| grep_cmd(f, pattern, path);
+        "tail" => |f, path: &str| tail(f, path);
+        "sed" => |f, pattern: &str, with: &str, path: &str| sed(f, pattern, with, path);
+        "wc" => |f, path: &str| wc(f, path);
+        "cp" => |f, src: &str, dst: &str| cp(f, src, dst);
+        "mv" => |f, src: &str, dst: &str| mv(f, src, dst);
+        "seq" => |f, start: i64, end: i64| seq(f, start, end);
+        "find_files" in "glob" => |f, pattern: &str, path: &str| find_files(f, pattern, path);
+        "du" => |f, path: &str| du(f, path);
+    );
     engine
-        .register_fn("cat", |path: &str| cat(&no_flags(), path))
-        .register_fn("cat", |flags: Array, path: &str| {
-            cat(&parse_flags("cat", &flags)?, path)
-        })
-        .register_fn("ls", |path: &str| ls(&no_flags(), path))
-        .register_fn("ls", |flags: Array, path: &str| {
-            ls(&parse_flags("ls", &flags)?, path)
-        })
-        .register_fn("write", |path: &str, content: &str| {
-            write(&no_flags(), path, content)
-        })
-        .register_fn("write", |flags: Array, path: &str, content: &str| {
-            write(&parse_flags("write", &flags)?, path, content)
-        })
         .register_fn("touch", touch)
-        .register_fn("mkdir", |path: &str| mkdir(&no_flags(), path))
-        .register_fn("mkdir", |flags: Array, path: &str| {
-            mkdir(&parse_flags("mkdir", &flags)?, path)
-        })
-        .register_fn("rm", |path: &str| rm(&no_flags(), path))
-        .register_fn("rm", |flags: Array, path: &str| {
-            rm(&parse_flags("rm", &flags)?, path)
-        })
-        .register_fn("grep", |pattern: &str, path: &str| {
-            grep_cmd(&no_flags(), pattern, path)
-        })
-        .register_fn("grep", |flags: Array, pattern: &str, path: &str| {
-            grep_cmd(&parse_flags("grep", &flags)?, pattern, path)
-        })
-        .register_fn("tail", |path: &str| tail(&no_flags(), path))
-        .register_fn("tail", |flags: Array, path: &str| {
-            tail(&parse_flags("tail", &flags)?, path)
-        })
-        .register_fn("sed", |p: &str, r: &str, path: &str| {
-            sed(&no_flags(), p, r, path)
-        })
-        .register_fn("sed", |flags: Array, p: &str, r: &str, path: &str| {
-            sed(&parse_flags("sed", &flags)?, p, r, path)
-        })
-        .register_fn("wc", |path: &str| wc(&no_flags(), path))
-        .register_fn("wc", |flags: Array, path: &str| {
-            wc(&parse_flags("wc", &flags)?, path)
-        })
-        .register_fn("cp", |src: &str, dst: &str| cp(&no_flags(), src, dst))
-        .register_fn("cp", |flags: Array, src: &str, dst: &str| {
-            cp(&parse_flags("cp", &flags)?, src, dst)
-        })
-        .register_fn("mv", |src: &str, dst: &str| mv(&no_flags(), src, dst))
-        .register_fn("mv", |flags: Array, src: &str, dst: &str| {
-            mv(&parse_flags("mv", &flags)?, src, dst)
-        })
-        .register_fn("seq", |start: i64, end: i64| seq(&no_flags(), start, end))
-        .register_fn("seq", |flags: Array, start: i64, end: i64| {
-            seq(&parse_flags("seq", &flags)?, start, end)
-        })
-        .register_fn("find_files", |pattern: &str, path: &str| {
-            find_files(&no_flags(), pattern, path)
-        })
-        .register_fn("find_files", |flags: Array, pattern: &str, path: &str| {
-            find_files(&parse_flags("glob", &flags)?, pattern, path)
-        })
-        .register_fn("du", |path: &str| du(&no_flags(), path))
-        .register_fn("du", |flags: Array, path: &str| {
-            du(&parse_flags("du", &flags)?, path)
-        })
         .register_fn("awk_split", text::awk_split)
         .register_fn("awk_field", awk_field)
         .register_fn("awk_filter", awk_filter)
@@ -698,4 +520,16 @@ pub fn register(engine: &mut Engine) {
         .register_fn("awk_sum", awk_sum)
         .register_fn("awk_count_unique", awk_count_unique)
         .register_fn("awk_filter_range", awk_filter_range);
+    engine.register_fn(
+        "replace_text",
+        |t: &str, old: &str, new: &str, o: ReplacementOptions| {
+            text::replace(
+                t,
+                old,
+                new,
+                o.is_regex.unwrap_or(false),
+                o.replace_all.unwrap_or(false),
+            )
+        },
+    );
 }

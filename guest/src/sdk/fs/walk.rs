@@ -9,7 +9,8 @@ use std::rc::Rc;
 use rhai::{Dynamic, EvalAltResult, Map};
 
 use super::error::{IoErrorKind, from_wit, is_access_denied, sdk_error};
-use super::fs::open_dir;
+use super::handles::open_dir;
+use super::path::join;
 use crate::bindings::wrex::sdk::fs as wit;
 use crate::bindings::wrex::sdk::log::{Level, emit};
 
@@ -41,14 +42,6 @@ pub struct Glob {
 impl Glob {
     pub fn matches(&self, name: &str) -> bool {
         self.pattern.matches_with(name, self.options)
-    }
-}
-
-fn join(dir: &str, name: &str) -> String {
-    if dir.ends_with('/') {
-        format!("{dir}{name}")
-    } else {
-        format!("{dir}/{name}")
     }
 }
 

@@ -1,0 +1,123 @@
+//! The file system's error kinds (Rex's `IoErrorKind`) and the conversion of `wrex:sdk/fs`
+//! errors into them.
+
+use std::fmt;
+
+use rhai::EvalAltResult;
+
+use crate::bindings::wrex::sdk::fs::Error as WitError;
+use crate::sdk::error::{self, ErrorKind};
+
+/// Rex's `IoErrorKind` values (the kinds wrex can raise are a subset; all are registered so that
+/// Rex scripts comparing against any of them still compile).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoErrorKind {
+    InvalidPath,
+    InvalidArguments,
+    InvalidFileMode,
+    ValidationError,
+    DirectoryOpenError,
+    DirectoryError,
+    FileError,
+    DestinationFileNotEmptyError,
+    NotFound,
+    DirectoryNotEmpty,
+    PermissionDenied,
+    AuthorizationError,
+    IdentityResolutionError,
+    UnsupportedOperationError,
+    FileContentTooLargeError,
+    FileCopyError,
+    FileReadError,
+    EntryTypeMismatchError,
+    IoError,
+    TryFromIntError,
+    RustixError,
+    Utf8Error,
+    CallbackError,
+    ProcessNamespaceFatalError,
+    Other,
+}
+
+impl ErrorKind for IoErrorKind {
+    const SOURCE: &'static str = "IoErrorKind";
+    const ALL: &'static [Self] = &[
+        Self::InvalidPath,
+        Self::InvalidArguments,
+        Self::InvalidFileMode,
+        Self::ValidationError,
+        Self::DirectoryOpenError,
+        Self::DirectoryError,
+        Self::FileError,
+        Self::DestinationFileNotEmptyError,
+        Self::NotFound,
+        Self::DirectoryNotEmpty,
+        Self::PermissionDenied,
+        Self::AuthorizationError,
+        Self::IdentityResolutionError,
+        Self::UnsupportedOperationError,
+        Self::FileContentTooLargeError,
+        Self::FileCopyError,
+        Self::FileReadError,
+        Self::EntryTypeMismatchError,
+        Self::IoError,
+        Self::TryFromIntError,
+        Self::RustixError,
+        Self::Utf8Error,
+        Self::CallbackError,
+        Self::ProcessNamespaceFatalError,
+        Self::Other,
+    ];
+
+    fn is_denial(self) -> bool {
+        self == Self::PermissionDenied
+    }
+}
+
+impl fmt::Display for IoErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// Converts an error returned by a host import.
+pub fn from_wit(err: WitError) -> Box<EvalAltResult> {
+    let (kind, message) = match err {
+        WitError::AccessDenied(d) => (
+            IoErrorKind::PermissionDenied,
+            format!(
+                "Permission denied: {} unauthorized to perform {} for {}::{}",
+                d.principal, d.action, d.resource_type, d.resource_id
+            ),
+        ),
+        WitError::InvalidPath(m) => (IoErrorKind::InvalidPath, m),
+        WitError::InvalidArgument(m) => (IoErrorKind::InvalidArguments, m),
+        WitError::NotFound(m) => (IoErrorKind::NotFound, m),
+        WitError::AlreadyExists(m) => (IoErrorKind::IoError, m),
+        WitError::NotADirectory(m) => (IoErrorKind::DirectoryOpenError, m),
+        WitError::NotAFile(m) => (IoErrorKind::FileError, m),
+        WitError::SymlinkNotFollowed(m) => (IoErrorKind::FileError, m),
+        WitError::DirectoryNotEmpty(m) => (IoErrorKind::DirectoryNotEmpty, m),
+        WitError::BadHandleMode(m) => (IoErrorKind::InvalidFileMode, m),
+        WitError::TooManyLinks(m) => (IoErrorKind::IoError, m),
+        WitError::DestinationNotEmpty(m) => (IoErrorKind::DestinationFileNotEmptyError, m),
+        WitError::Unsupported(m) => (IoErrorKind::UnsupportedOperationError, m),
+        WitError::Io(m) => (IoErrorKind::IoError, m),
+    };
+    error::sdk_error(kind, message)
+}
+
+/// Builds the catchable SDK error of kind `kind`.
+pub fn sdk_error(kind: IoErrorKind, message: impl Into<String>) -> Box<EvalAltResult> {
+    error::sdk_error(kind, message)
+}
+
+/// The `IoErrorKind` of an SDK error, `None` for any other error.
+pub fn kind_of(err: &EvalAltResult) -> Option<IoErrorKind> {
+    error::kind_of::<IoErrorKind>(err)
+}
+
+/// Whether an error is the host's file-system access denial.
+pub fn is_access_denied(err: &EvalAltResult) -> bool {
+    kind_of(err) == Some(IoErrorKind::PermissionDenied)
+}

@@ -1,0 +1,288 @@
+//! `extract_archive`: a tar (or tar.gz) archive read as a stream with the `tar` crate over the
+//! host's read handle (GNU long names, pax headers and sparse entries come with it), with
+//! wrex's validation on top. Every entry is checked first, so a tar-slip archive extracts
+//! nothing; then each directory, file and symlink is created through the host, which
+//! authorizes it.
+
+use std::io::Read;
+
+use flate2::read::MultiGzDecoder;
+use rhai::{Engine, EvalAltResult};
+use tar::EntryType;
+
+use super::error::{IoErrorKind, from_wit, sdk_error};
+use super::handles::{DirHandle, FileHandle, WRITE_CREATE, open_dir};
+use super::lines::{CHUNK, HostReader};
+use super::options::ExtractArchiveOptions;
+use super::path::join_all;
+use crate::bindings::wrex::sdk::fs as wit;
+
+type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
+
+/// The archive's bytes: a host file, gunzipped when it is gzip-compressed.
+type Stream<'a> = Box<dyn Read + 'a>;
+
+/// What an archive entry creates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    File,
+    Dir,
+    Symlink,
+}
+
+/// One archive entry's header, after long names and pax records are applied.
+struct Header {
+    path: String,
+    kind: Kind,
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    link: String,
+}
+
+fn corrupt(message: impl std::fmt::Display) -> Box<EvalAltResult> {
+    sdk_error(
+        IoErrorKind::InvalidArguments,
+        format!("not a valid tar archive: {message}"),
+    )
+}
+
+fn utf8(bytes: &[u8], what: &str) -> Result<String> {
+    String::from_utf8(bytes.to_vec()).map_err(|_| corrupt(format!("{what} is not valid UTF-8")))
+}
+
+/// The entry's header; `None` for a pax global header (it describes no file). Entry types
+/// other than files, directories and symlinks are refused, naming the entry.
+fn header<R: Read>(entry: &tar::Entry<'_, R>) -> Result<Option<Header>> {
+    let h = entry.header();
+    let path = utf8(&entry.path_bytes(), "an entry name")?;
+    let kind = match h.entry_type() {
+        EntryType::XGlobalHeader => return Ok(None),
+        EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => Kind::File,
+        EntryType::Directory => Kind::Dir,
+        EntryType::Symlink => Kind::Symlink,
+        EntryType::Link => {
+            return Err(sdk_error(
+                IoErrorKind::UnsupportedOperationError,
+                format!("archive entry `{path}` is a hard link, which extract_archive refuses"),
+            ));
+        }
+        other => {
+            return Err(sdk_error(
+                IoErrorKind::UnsupportedOperationError,
+                format!(
+                    "archive entry `{path}` has type `{}` (device, FIFO or unknown), which extract_archive refuses",
+                    char::from(other.as_byte())
+                ),
+            ));
+        }
+    };
+    let link = match entry.link_name_bytes() {
+        Some(l) => utf8(&l, "a link target")?,
+        None => String::new(),
+    };
+    Ok(Some(Header {
+        path,
+        kind,
+        mode: h.mode().map_err(corrupt)? & 0o7777,
+        uid: h.uid().map_err(corrupt)?,
+        gid: h.gid().map_err(corrupt)?,
+        link,
+    }))
+}
+
+/// The components of a tar entry's path, refusing anything that could leave the destination:
+/// an absolute path, a `..` component, NUL or control characters, or an empty name.
+fn safe_components(path: &str) -> Result<Vec<&str>> {
+    let refuse = |why: &str| {
+        sdk_error(
+            IoErrorKind::InvalidPath,
+            format!("archive entry `{}` refused: {why}", path.escape_debug()),
+        )
+    };
+    if path.starts_with('/') {
+        return Err(refuse("absolute paths are not extracted"));
+    }
+    if path.chars().any(char::is_control) {
+        return Err(refuse("the name contains a control character"));
+    }
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    if parts.contains(&"..") {
+        return Err(refuse("`..` components would leave the destination"));
+    }
+    if parts.is_empty() {
+        return Err(refuse("the name is empty"));
+    }
+    Ok(parts)
+}
+
+/// Checks a symlink entry: its target, resolved from the link's own directory, must stay
+/// inside the destination (so a later entry can never be written through it elsewhere).
+fn check_link(entry_parts: &[&str], target: &str, path: &str) -> Result<()> {
+    let refuse = |why: &str| {
+        sdk_error(
+            IoErrorKind::InvalidPath,
+            format!("archive symlink `{path}` -> `{target}` refused: {why}"),
+        )
+    };
+    if target.is_empty() || target.starts_with('/') {
+        return Err(refuse("its target is absolute or empty"));
+    }
+    let mut depth = entry_parts.len() as i64 - 1;
+    for c in target.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err(refuse("its target leaves the destination"));
+                }
+            }
+            _ => depth += 1,
+        }
+    }
+    Ok(())
+}
+
+/// The archive as a byte stream: gzip-compressed (by its magic bytes) or plain tar.
+fn open_archive(file: &wit::File) -> Result<tar::Archive<Stream<'_>>> {
+    let head = file.read(0, 2).map_err(from_wit)?;
+    let reader = HostReader::new(file);
+    let stream: Stream<'_> = if head == [0x1f, 0x8b] {
+        Box::new(MultiGzDecoder::new(reader))
+    } else {
+        Box::new(reader)
+    };
+    Ok(tar::Archive::new(stream))
+}
+
+/// Calls `each` with every entry of the archive and its header, in order.
+fn for_each_entry(
+    file: &wit::File,
+    each: &mut dyn FnMut(&mut tar::Entry<'_, Stream<'_>>, Header) -> Result<()>,
+) -> Result<()> {
+    let mut archive = open_archive(file)?;
+    for entry in archive.entries().map_err(corrupt)? {
+        let mut entry = entry.map_err(corrupt)?;
+        if let Some(h) = header(&entry)? {
+            each(&mut entry, h)?;
+        }
+    }
+    Ok(())
+}
+
+/// Streams an entry's data to `sink` in bounded chunks; a data section that ends early is
+/// refused as a truncated archive.
+fn copy_data(
+    entry: &mut impl Read,
+    size: u64,
+    sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let mut buf = vec![0u8; (CHUNK as usize).min(size.max(1) as usize)];
+    let mut left = size;
+    while left > 0 {
+        let n = entry.read(&mut buf).map_err(corrupt)?;
+        if n == 0 {
+            return Err(corrupt("truncated"));
+        }
+        sink(&buf[..n])?;
+        left = left.saturating_sub(n as u64);
+    }
+    Ok(())
+}
+
+fn extract_archive(f: &FileHandle, dest: &DirHandle, o: &ExtractArchiveOptions) -> Result<()> {
+    if o.preserve_timestamps.unwrap_or(false) {
+        return Err(sdk_error(
+            IoErrorKind::UnsupportedOperationError,
+            "ExtractArchiveOptions: preserve_timestamps is not supported by wrex",
+        ));
+    }
+    let perms = o.preserve_permissions.unwrap_or(false);
+    let owner = o.preserve_ownership.unwrap_or(false);
+    // First pass: every entry is checked before anything is created.
+    for_each_entry(&f.0, &mut |_, h| {
+        let parts = safe_components(&h.path)?;
+        if h.kind == Kind::Symlink {
+            check_link(&parts, &h.link, &h.path)?;
+        }
+        Ok(())
+    })?;
+    let root = dest.0.path();
+    for_each_entry(&f.0, &mut |entry, h| {
+        let parts = safe_components(&h.path)?;
+        let Some((name, dirs)) = parts.split_last() else {
+            return Ok(());
+        };
+        let parent = open_dir(&join_all(&root, dirs), !dirs.is_empty(), true, false)?;
+        let (uid, gid) = (h.uid.to_string(), h.gid.to_string());
+        match h.kind {
+            Kind::Dir => {
+                let d = open_dir(&join_all(&root, &parts), true, true, false)?;
+                if perms {
+                    d.set_permissions(h.mode, false).map_err(from_wit)?;
+                }
+                if owner {
+                    d.set_ownership(Some(&uid), Some(&gid), false)
+                        .map_err(from_wit)?;
+                }
+            }
+            Kind::Symlink => {
+                parent
+                    .create_symlink(&h.link, name, false)
+                    .map_err(from_wit)?;
+                if owner {
+                    parent
+                        .open_symlink(name)
+                        .map_err(from_wit)?
+                        .set_ownership(Some(&uid), Some(&gid))
+                        .map_err(from_wit)?;
+                }
+            }
+            Kind::File => {
+                let opened = parent
+                    .open_file(
+                        name,
+                        wit::OpenFileOptions {
+                            permissions: perms.then_some(h.mode & 0o777),
+                            ..WRITE_CREATE
+                        },
+                    )
+                    .map_err(from_wit)?;
+                let mut current: Option<wit::File> = None;
+                let size = entry.size();
+                copy_data(entry, size, &mut |chunk| {
+                    match &current {
+                        None => current = Some(opened.write(chunk).map_err(from_wit)?),
+                        Some(c) => c.append(chunk).map_err(from_wit)?,
+                    }
+                    Ok(())
+                })?;
+                let file = match current {
+                    Some(c) => c,
+                    None => opened.write(&[]).map_err(from_wit)?,
+                };
+                if perms {
+                    file.set_permissions(h.mode).map_err(from_wit)?;
+                }
+                if owner {
+                    file.set_ownership(Some(&uid), Some(&gid))
+                        .map_err(from_wit)?;
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+pub fn register(engine: &mut Engine) {
+    engine.register_fn(
+        "extract_archive",
+        |f: &mut FileHandle, dest: DirHandle, o: ExtractArchiveOptions| {
+            extract_archive(f, &dest, &o)
+        },
+    );
+}

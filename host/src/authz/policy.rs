@@ -1,0 +1,315 @@
+//! Policy sets: read, parsed and strictly validated once, then indexed by action id so that a
+//! request is evaluated only against the policies whose action scope can match it.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use cedar_policy::{ActionConstraint, EntityUid, PolicyId, PolicySet, ValidationMode, Validator};
+use miette::Diagnostic;
+
+use super::schema::{action_entities, schema};
+
+/// Why a policy could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The policy file could not be read.
+    #[error("failed to read policy file `{path}`: {source}")]
+    Read {
+        /// The file's path.
+        path: String,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The policy text has a syntax error.
+    #[error("Failed to parse Cedar policy - check syntax and structure: {0}")]
+    Parse(String),
+    /// The policy text is larger than [`MAX_POLICY_BYTES`].
+    #[error("policy `{name}` is {size} bytes, larger than the limit of {MAX_POLICY_BYTES} bytes")]
+    TooLarge {
+        /// The file name (or `policy` for text).
+        name: String,
+        /// Its size in bytes.
+        size: u64,
+    },
+    /// The policy parsed but does not validate against the schema (unknown action, entity type
+    /// or attribute, wrong types …).
+    #[error("Cedar policy failed validation against the wrex/Rex schema: {0}")]
+    Validation(String),
+}
+
+/// Largest policy text accepted, in bytes. (10,000 typical policies take about 1.5 MiB.)
+pub const MAX_POLICY_BYTES: u64 = 8 << 20;
+
+/// One action of the schema: its UID (built once) and the policies that can apply to it.
+#[derive(Debug)]
+pub(crate) struct ActionPolicies {
+    pub(crate) uid: EntityUid,
+    pub(crate) policies: PolicySet,
+}
+
+/// Actions by namespace, then by id (`file_system` → `read`), so a lookup by `&str` needs no
+/// allocation.
+type ActionIndex = HashMap<String, HashMap<String, ActionPolicies>>;
+
+/// A parsed policy set, strictly validated against the schema, and indexed by action id: a
+/// request is evaluated only against the policies whose action scope can match its action.
+/// Cheap to clone and share across runs and threads.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    set: Arc<PolicySet>,
+    by_action: Arc<ActionIndex>,
+}
+
+/// Whether two policies are the same parsed set (one parse shared).
+impl PartialEq for Policy {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.set, &other.set)
+    }
+}
+
+/// Whether a policy's action scope can match `action` (directly, or through a group the
+/// action belongs to).
+fn scope_matches(policy: &cedar_policy::Policy, action: &EntityUid) -> bool {
+    let in_group = |e: &EntityUid| {
+        e == action
+            || action_entities()
+                .ancestors(action)
+                .is_some_and(|mut ancestors| ancestors.any(|a| a == e))
+    };
+    match policy.action_constraint() {
+        ActionConstraint::Any => true,
+        ActionConstraint::Eq(e) => &e == action,
+        ActionConstraint::In(list) => list.iter().any(in_group),
+    }
+}
+
+/// Every action of the schema, of every namespace, with the policies that can match it.
+fn index_by_action(set: &PolicySet) -> ActionIndex {
+    let mut index = ActionIndex::new();
+    for uid in schema().actions() {
+        let mut subset = PolicySet::new();
+        for policy in set.policies().filter(|p| scope_matches(p, uid)) {
+            // INVARIANT: ids are unique in `set`, so they are unique in the subset.
+            let _ = subset.add(policy.clone());
+        }
+        let namespace = uid.type_name().namespace();
+        let id = uid.id().unescaped().to_string();
+        index.entry(namespace).or_default().insert(
+            id,
+            ActionPolicies {
+                uid: uid.clone(),
+                policies: subset,
+            },
+        );
+    }
+    index
+}
+
+impl Policy {
+    /// Reads, parses and validates a policy file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, PolicyError> {
+        let path = path.as_ref();
+        let read_error = |source| PolicyError::Read {
+            path: path.display().to_string(),
+            source,
+        };
+        let size = std::fs::metadata(path).map_err(read_error)?.len();
+        if size > MAX_POLICY_BYTES {
+            return Err(PolicyError::TooLarge {
+                name: path.display().to_string(),
+                size,
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(read_error)?;
+        Self::parse_named(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates policy text (named `policy` in error locations).
+    pub fn parse(text: &str) -> Result<Self, PolicyError> {
+        Self::parse_named(text, "policy")
+    }
+
+    /// Parses and validates policy text; `name` prefixes error locations (`name:line:column`).
+    pub fn parse_named(text: &str, name: &str) -> Result<Self, PolicyError> {
+        if text.len() as u64 > MAX_POLICY_BYTES {
+            return Err(PolicyError::TooLarge {
+                name: name.to_string(),
+                size: text.len() as u64,
+            });
+        }
+        let set = PolicySet::from_str(text).map_err(|errs| {
+            PolicyError::Parse(describe_all(
+                errs.iter().map(|e| e as &dyn Diagnostic),
+                text,
+                name,
+            ))
+        })?;
+        let result = Validator::new(schema().clone()).validate(&set, ValidationMode::Strict);
+        if !result.validation_passed() {
+            let errors = result.validation_errors().map(|e| e as &dyn Diagnostic);
+            return Err(PolicyError::Validation(describe_all(errors, text, name)));
+        }
+        for warning in result.validation_warnings() {
+            tracing::warn!(target: "wrex::policy", "{}", describe(warning, text, name));
+        }
+        let by_action = index_by_action(&set);
+        Ok(Self {
+            set: Arc::new(set),
+            by_action: Arc::new(by_action),
+        })
+    }
+
+    /// Number of policies (and templates' linked policies) in the set.
+    pub fn len(&self) -> usize {
+        self.set.policies().count()
+    }
+
+    /// Whether the set has no policy (it then denies everything).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The action `namespace::Action::"id"` and the policies that can apply to it; `None` for
+    /// an action the schema does not declare.
+    pub(crate) fn for_action(&self, namespace: &str, id: &str) -> Option<&ActionPolicies> {
+        self.by_action.get(namespace)?.get(id)
+    }
+
+    /// A policy's display name: its `@id("…")` annotation if it has one, else Cedar's id
+    /// (`policy0`, `policy1` … in file order).
+    pub(crate) fn display_id(&self, id: &PolicyId) -> String {
+        self.set
+            .annotation(id, "id")
+            .map_or_else(|| id.to_string(), str::to_string)
+    }
+}
+
+/// Parsed policies by content: the same policy text is parsed, validated and indexed once, and
+/// every later job gets the same shared [`Policy`].
+#[derive(Debug, Default)]
+pub struct PolicyCache {
+    entries: Mutex<CacheMap>,
+}
+
+/// Policies by hash of their text; each bucket keeps the texts to rule out collisions.
+type CacheMap = HashMap<u64, Vec<(Arc<str>, Policy)>>;
+
+/// Most distinct policies a [`PolicyCache`] keeps; past it, the cache starts over.
+pub const MAX_CACHED_POLICIES: usize = 1024;
+
+impl PolicyCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The policy for `text`, parsed on first use.
+    pub fn get_or_parse(&self, text: &str) -> Result<Policy, PolicyError> {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        let mut hasher = DefaultHasher::new();
+        text.hash(&mut hasher);
+        let key = hasher.finish();
+        let lookup = |entries: &CacheMap| {
+            entries
+                .get(&key)
+                .and_then(|v| v.iter().find(|(t, _)| **t == *text))
+                .map(|(_, p)| p.clone())
+        };
+        if let Some(policy) = self.entries.lock().ok().and_then(|e| lookup(&e)) {
+            return Ok(policy);
+        }
+        let policy = Policy::parse(text)?;
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.values().map(Vec::len).sum::<usize>() >= MAX_CACHED_POLICIES {
+                entries.clear();
+            }
+            entries
+                .entry(key)
+                .or_default()
+                .push((Arc::from(text), policy.clone()));
+        }
+        Ok(policy)
+    }
+
+    /// Number of cached policies.
+    pub fn len(&self) -> usize {
+        self.entries
+            .lock()
+            .map(|e| e.values().map(Vec::len).sum())
+            .unwrap_or(0)
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn describe_all<'a>(
+    errors: impl Iterator<Item = &'a dyn Diagnostic>,
+    text: &str,
+    name: &str,
+) -> String {
+    errors
+        .map(|e| describe(e, text, name))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `name:line:column: message (help)` for a diagnostic with a source label.
+fn describe(diagnostic: &dyn Diagnostic, text: &str, name: &str) -> String {
+    let mut out = String::new();
+    if let Some(label) = diagnostic.labels().and_then(|mut labels| labels.next()) {
+        let (line, column) = line_column(text, label.offset());
+        out.push_str(&format!("{name}:{line}:{column}: "));
+    }
+    out.push_str(&diagnostic.to_string());
+    if let Some(help) = diagnostic.help() {
+        out.push_str(&format!(" (help: {help})"));
+    }
+    out
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_column_counts_lines_and_chars() {
+        assert_eq!(line_column("ab\ncd", 0), (1, 1));
+        assert_eq!(line_column("ab\ncd", 4), (2, 2));
+        assert_eq!(line_column("é\nx", 3), (2, 1));
+    }
+
+    #[test]
+    fn the_index_holds_only_policies_that_can_match() {
+        let text = "permit (principal, action == file_system::Action::\"write\", resource);\n\
+                    permit (principal, action in file_system::Action::\"SafeIO\", resource);\n\
+                    permit (principal, action, resource);\n\
+                    forbid (principal, action in [file_system::Action::\"read\", file_system::Action::\"stat\"], resource);";
+        let policy = Policy::parse(text).unwrap();
+        let count = |a| {
+            policy
+                .for_action("file_system", a)
+                .map_or(0, |p| p.policies.policies().count())
+        };
+        assert_eq!(count("write"), 3);
+        assert_eq!(count("read"), 3);
+        assert_eq!(count("stat"), 3);
+        assert_eq!(count("open"), 2);
+        // Every namespace of the schema is indexed, not only the file system's.
+        assert!(policy.for_action("process_system", "list").is_some());
+        assert!(policy.for_action("file_system", "no_such_action").is_none());
+    }
+}

@@ -1,0 +1,207 @@
+//! Command-line flags: Rex's runner interface (`-s/-p/-a/-o/-v`), `wrex run`, and wrex's own
+//! flags (principal, root, redaction dictionary, limits).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use wrex::Limits;
+
+/// Run a Rhai script in a WebAssembly sandbox; every host operation it attempts is authorized
+/// by a Cedar policy first.
+#[derive(Parser, Debug)]
+#[command(
+    name = "wrex",
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+
+    /// Rhai script to run (Rex's flag).
+    #[arg(
+        short = 's',
+        long = "script-file",
+        value_name = "FILE",
+        required = true
+    )]
+    pub(crate) script_file: Option<PathBuf>,
+
+    /// Cedar policy file (Rex's flag).
+    #[arg(
+        short = 'p',
+        long = "policy-file",
+        value_name = "FILE",
+        required = true
+    )]
+    pub(crate) policy_file: Option<PathBuf>,
+
+    /// Script arguments JSON file (Rex's flag).
+    #[arg(short = 'a', long = "script-arguments-file", value_name = "FILE")]
+    pub(crate) script_arguments_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) common: Common,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Run a script.
+    Run {
+        /// Rhai script to run.
+        script: PathBuf,
+        /// Cedar policy file.
+        #[arg(long, value_name = "FILE")]
+        policy: PathBuf,
+        /// Script arguments JSON file (Rex's format).
+        #[arg(long, value_name = "FILE")]
+        args: Option<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub(crate) struct Common {
+    /// Output format.
+    #[arg(short = 'o', long = "output", alias = "output-format", value_enum, default_value_t = Format::Json)]
+    pub(crate) output: Format,
+
+    /// With `human` output: print the logs before and the metrics after the output.
+    #[arg(short = 'v', long)]
+    pub(crate) verbose: bool,
+
+    /// Cedar principal id (`User::"<id>"`); defaults to the OS user running wrex.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) principal: Option<String>,
+
+    /// Confine the script to DIR, which becomes its `/` (script paths and Cedar resources are
+    /// resolved inside it).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) root: Option<PathBuf>,
+
+    /// Redaction dictionary for `redacted_read` (one regular expression per line), as the
+    /// script sees paths; reading it is authorized like any file.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = wrex::DEFAULT_REDACTION_DICTIONARY,
+        value_parser = absolute_path
+    )]
+    pub(crate) redaction_dictionary: String,
+
+    #[command(flatten)]
+    pub(crate) limits: LimitArgs,
+}
+
+/// Resource limits (`docs/limits.md`); each defaults to `wrex::Limits::default()`. For the
+/// count and size limits, 0 means unlimited.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct LimitArgs {
+    /// Wall-clock limit of the run, in seconds [default: 60].
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) timeout: Option<f64>,
+    /// Linear-memory limit of the sandbox, in MiB [default: 256].
+    #[arg(long, value_name = "MIB")]
+    pub(crate) memory: Option<usize>,
+    /// Rhai operations [default: 500000000].
+    #[arg(long, value_name = "N")]
+    pub(crate) max_operations: Option<u64>,
+    /// Depth of script function calls [default: 64].
+    #[arg(long, value_name = "N")]
+    pub(crate) max_call_depth: Option<u32>,
+    /// Nesting depth of expressions [default: 64].
+    #[arg(long, value_name = "N")]
+    pub(crate) max_expr_depth: Option<u32>,
+    /// Length of one string, in bytes [default: 0, see docs/limits.md].
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) max_string_size: Option<u32>,
+    /// Elements of one array [default: 0, see docs/limits.md].
+    #[arg(long, value_name = "N")]
+    pub(crate) max_array_size: Option<u32>,
+    /// Entries of one object map [default: 0, see docs/limits.md].
+    #[arg(long, value_name = "N")]
+    pub(crate) max_map_size: Option<u32>,
+    /// Length of the result's output, in bytes [default: 16 MiB].
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) max_output: Option<u32>,
+    /// Calls from the script to the host (file operations, log entries) [default: 1000000].
+    #[arg(long, value_name = "N")]
+    pub(crate) max_host_calls: Option<u64>,
+    /// Bytes read from files [default: 1 GiB].
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) max_read: Option<u64>,
+    /// Bytes written to files [default: 1 GiB].
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) max_write: Option<u64>,
+    /// Length of the script source, in bytes [default: 8 MiB].
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) max_script_size: Option<usize>,
+}
+
+impl LimitArgs {
+    pub(crate) fn to_limits(&self) -> Result<Limits, String> {
+        let d = Limits::default();
+        let timeout = match self.timeout {
+            None => d.timeout,
+            Some(t) if t.is_finite() && t > 0.0 && t <= 31_536_000.0 => Duration::from_secs_f64(t),
+            Some(t) => {
+                return Err(format!(
+                    "--timeout {t}: expected a number of seconds above 0 and at most a year"
+                ));
+            }
+        };
+        let memory = match self.memory {
+            None => d.memory,
+            Some(m) if (1..=4096).contains(&m) => m << 20,
+            Some(m) => {
+                return Err(format!(
+                    "--memory {m}: expected MiB between 1 and 4096 (wasm32's address space)"
+                ));
+            }
+        };
+        Ok(Limits {
+            timeout,
+            memory,
+            max_operations: self.max_operations.unwrap_or(d.max_operations),
+            max_call_depth: self.max_call_depth.unwrap_or(d.max_call_depth),
+            max_expr_depth: self.max_expr_depth.unwrap_or(d.max_expr_depth),
+            max_string_size: self.max_string_size.unwrap_or(d.max_string_size),
+            max_array_size: self.max_array_size.unwrap_or(d.max_array_size),
+            max_map_size: self.max_map_size.unwrap_or(d.max_map_size),
+            max_output: self.max_output.unwrap_or(d.max_output),
+            max_host_calls: self.max_host_calls.unwrap_or(d.max_host_calls),
+            max_read_bytes: self.max_read.unwrap_or(d.max_read_bytes),
+            max_write_bytes: self.max_write.unwrap_or(d.max_write_bytes),
+            max_script_bytes: self.max_script_size.unwrap_or(d.max_script_bytes),
+        })
+    }
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    Json,
+    PrettyJson,
+    Human,
+}
+
+pub(crate) struct Inputs {
+    pub(crate) cancel: Arc<AtomicBool>,
+    pub(crate) script: PathBuf,
+    pub(crate) policy: PathBuf,
+    pub(crate) args: Option<PathBuf>,
+    pub(crate) common: Common,
+}
+
+/// A CLI path that must be absolute (it names a file as the script sees paths).
+fn absolute_path(value: &str) -> Result<String, String> {
+    if value.starts_with('/') {
+        Ok(value.to_string())
+    } else {
+        Err(format!("`{value}` is not an absolute path"))
+    }
+}

@@ -1,0 +1,55 @@
+//! Input files (script, policy, arguments): bounded reads with Rex's error messages.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use wrex::ErrorType;
+
+use crate::output::early;
+
+/// Why an input file was not loaded.
+pub(crate) enum InputError {
+    Read(String),
+    TooLarge(String),
+}
+
+/// Reads a UTF-8 input file of at most `max` bytes (0: no limit), without reading more than
+/// that from a larger one.
+pub(crate) fn read_input(what: &str, path: &PathBuf, max: u64) -> Result<String, InputError> {
+    let fail = |e: std::io::Error| {
+        InputError::Read(format!(
+            "Failed to load input files: Failed to read {what} file: {}: {e}",
+            path.display()
+        ))
+    };
+    let file = std::fs::File::open(path).map_err(fail)?;
+    let limit = if max == 0 {
+        u64::MAX
+    } else {
+        max.saturating_add(1)
+    };
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, limit), &mut bytes).map_err(fail)?;
+    if max != 0 && bytes.len() as u64 > max {
+        return Err(InputError::TooLarge(format!(
+            "Limit exceeded: {what} file {} is larger than {max} bytes",
+            path.display()
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        InputError::Read(format!(
+            "Failed to load input files: Failed to read {what} file: {}: stream did not contain valid UTF-8",
+            path.display()
+        ))
+    })
+}
+
+pub(crate) fn input_failed(e: InputError) -> ExitCode {
+    match e {
+        InputError::Read(m) => early(ErrorType::CommunicationException, &m, vec![]),
+        InputError::TooLarge(m) => early(ErrorType::LimitExceeded, &m, vec![]),
+    }
+}
+
+/// Largest script-arguments file read, in bytes.
+pub(crate) const MAX_ARGS_BYTES: u64 = 8 << 20;

@@ -1,0 +1,72 @@
+//! The `wrex` command line: Rex's runner interface (`-s/-p/-a/-o/-v`) and `wrex run`.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | `flags` | the flags, Rex's and wrex's own |
+//! | `input` | bounded reads of the script, policy and arguments files |
+//! | `run` | one run: inputs → job → result |
+//! | `output` | Rex's result JSON and the human-readable form |
+
+mod flags;
+mod input;
+mod output;
+mod run;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use clap::Parser;
+
+use crate::flags::{Cli, Command, Inputs};
+
+fn main() -> ExitCode {
+    // SIGTERM and SIGINT stop the script within one 10 ms tick, and a result is still printed.
+    // Installed first, so that a signal during start-up is not lost.
+    let cancel = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&cancel)) {
+            eprintln!("warning: could not install a handler for signal {signal}: {e}");
+        }
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WREX_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let inputs = match cli.command {
+        Some(Command::Run {
+            script,
+            policy,
+            args,
+            common,
+        }) => Inputs {
+            cancel,
+            script,
+            policy,
+            args,
+            common,
+        },
+        None => match (cli.script_file, cli.policy_file) {
+            (Some(script), Some(policy)) => Inputs {
+                cancel,
+                script,
+                policy,
+                args: cli.script_arguments_file,
+                common: cli.common,
+            },
+            // clap enforces both flags when there is no subcommand.
+            _ => return ExitCode::from(2),
+        },
+    };
+    match run::run(inputs) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

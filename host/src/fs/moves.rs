@@ -1,0 +1,134 @@
+//! The one move of a file or a directory: `move` (with Rex's `destination` context) and
+//! `create` at the destination are authorized first, `delete` on the destination when an
+//! existing entry is replaced; the rename never replaces silently (`RENAME_NOREPLACE`). A
+//! file on another file system is copied, synced and then unlinked; a directory is refused.
+
+use std::os::fd::{AsFd, BorrowedFd};
+
+use rustix::fs::FileType;
+use wasmtime::component::Resource;
+
+use super::cedar::action::{Create, Delete, Move};
+use super::cedar::{Destination, FsResource};
+use super::path::join;
+use super::sys::{
+    CopyEnds, CopyMeta, Renamed, copy_replace, dup_dir, ensure_same, exists_at, file_type, fstat,
+    lstat_at, rename, unlink_at,
+};
+use super::{DirRes, FsError, FsResult, FsView, not_a_file};
+use crate::authz::Granted;
+use crate::bindings::wit_fs as wit;
+
+/// What is moved: the entry `name` in `dir`, which must still be the object behind `fd`.
+pub(crate) struct Source<'a> {
+    pub dir: &'a cap_std::fs::Dir,
+    pub name: &'a str,
+    pub fd: BorrowedFd<'a>,
+}
+
+/// Where a move put its entry.
+pub(crate) struct Moved {
+    pub granted: Granted<Move>,
+    /// The destination directory.
+    pub dir: cap_std::fs::Dir,
+    /// The entry's new path.
+    pub path: String,
+}
+
+impl FsView<'_> {
+    /// Moves `resource` (the entry `src`) to `name` in `dest`; see the module docs.
+    pub(super) fn move_entry(
+        &mut self,
+        resource: FsResource,
+        src: Source<'_>,
+        dest: &Resource<DirRes>,
+        name: &str,
+    ) -> FsResult<Moved> {
+        let src_path = resource.path().to_string();
+        let is_dir = matches!(resource, FsResource::Dir(_));
+        let parent_path = self.table.get(dest)?.path.clone();
+        let dest_path = join(&parent_path, name);
+        let destination = Destination {
+            path: dest_path.clone(),
+            name: name.to_string(),
+            parent_path,
+        };
+        let created = resource.at(dest_path.clone());
+        let granted = self
+            .authz
+            .authorize_with(Move, &resource, destination.context())?;
+        self.authorize(Create, created.clone())?;
+        let to_dir = dup_dir(&self.table.get(dest)?.dir, &dest_path)?;
+        ensure_same(src.dir.as_fd(), src.name, src.fd, &src_path)?;
+        let mut replace = false;
+        loop {
+            let outcome = rename(
+                &granted,
+                src.dir.as_fd(),
+                src.name,
+                to_dir.as_fd(),
+                name,
+                replace,
+                &src_path,
+            )?;
+            match outcome {
+                Renamed::Done => break,
+                Renamed::Exists if !replace => {
+                    let existing = file_type(&lstat_at(to_dir.as_fd(), name, &dest_path)?);
+                    if is_dir && existing != FileType::Directory {
+                        return Err(FsError::Guest(wit::Error::AlreadyExists(format!(
+                            "cannot move directory `{src_path}` over `{dest_path}`: it exists and is not a directory"
+                        ))));
+                    }
+                    if !is_dir && existing == FileType::Directory {
+                        return Err(not_a_file(&dest_path));
+                    }
+                    self.authorize(Delete, created.clone())?;
+                    replace = true;
+                }
+                Renamed::Exists => {
+                    return Err(FsError::Guest(wit::Error::AlreadyExists(format!(
+                        "`{dest_path}` appeared while `{src_path}` was being moved"
+                    ))));
+                }
+                Renamed::CrossDevice if is_dir => {
+                    return Err(FsError::Guest(wit::Error::Unsupported(format!(
+                        "cannot move directory `{src_path}` to `{dest_path}`: it is on another file system"
+                    ))));
+                }
+                Renamed::CrossDevice => {
+                    // Another file system: copy next to the destination, sync, rename into
+                    // place, then remove the source (still the same file: checked again).
+                    if !replace && exists_at(to_dir.as_fd(), name) {
+                        self.authorize(Delete, created)?;
+                    }
+                    let file = std::fs::File::from(
+                        src.fd
+                            .try_clone_to_owned()
+                            .map_err(|e| FsError::io(e, &src_path))?,
+                    );
+                    let meta = CopyMeta {
+                        mode: fstat(src.fd, &src_path)?.st_mode & 0o7777,
+                        times: None,
+                    };
+                    let ends = CopyEnds {
+                        src: &file,
+                        src_path: &src_path,
+                        dir: &to_dir,
+                        name,
+                        dest_path: &dest_path,
+                    };
+                    copy_replace(&granted, &ends, &meta, self.meter)?;
+                    ensure_same(src.dir.as_fd(), src.name, src.fd, &src_path)?;
+                    unlink_at(&granted, src.dir.as_fd(), src.name, false, &src_path)?;
+                    break;
+                }
+            }
+        }
+        Ok(Moved {
+            granted,
+            dir: to_dir,
+            path: dest_path,
+        })
+    }
+}

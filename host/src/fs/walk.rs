@@ -1,0 +1,172 @@
+//! The symlink-aware, race-free path walk.
+//!
+//! Every directory is reached by walking from the run's `/` one component at a time with
+//! `openat(…, O_DIRECTORY | O_NOFOLLOW)` on the previous component's descriptor, so a
+//! component swapped for a symlink mid-walk is seen as a symlink, never silently followed.
+//! Symlinks are followed only when asked, by reading the link and continuing the walk from
+//! the link's directory (or from `/`); `/proc` magic links are therefore resolved by their
+//! text, never jumped through. The caller authorizes the resolved path before using the
+//! handle, and authorizes every directory the walk creates before creating it.
+
+use std::collections::VecDeque;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use rustix::io::Errno;
+
+use super::cedar::action::{Create, Open};
+use super::sys::{DIR_FLAGS, mkdir_at, read_symlink};
+use super::{DirRes, FsError, path};
+use crate::authz::Granted;
+use crate::bindings::wit_fs as wit;
+
+/// Most symlinks followed while resolving one path (Linux's `MAXSYMLINKS`).
+pub const MAX_LINKS: u32 = 40;
+
+/// What one walk step found.
+enum Step {
+    Dir(OwnedFd),
+    Missing,
+    Symlink(String),
+    NotDir,
+}
+
+fn step(dir: BorrowedFd<'_>, name: &str, path: &str) -> Result<Step, FsError> {
+    match rustix::fs::openat(dir, name, DIR_FLAGS, rustix::fs::Mode::empty()) {
+        Ok(fd) => Ok(Step::Dir(fd)),
+        Err(Errno::NOENT) => Ok(Step::Missing),
+        Err(Errno::LOOP | Errno::NOTDIR) => match read_symlink(dir, name, path)? {
+            Some(target) => Ok(Step::Symlink(target)),
+            None => Ok(Step::NotDir),
+        },
+        Err(e) => Err(FsError::io(e, path)),
+    }
+}
+
+fn stack_path(stack: &[(String, OwnedFd)]) -> String {
+    if stack.len() <= 1 {
+        return "/".to_string();
+    }
+    stack
+        .iter()
+        .skip(1)
+        .fold(String::new(), |mut acc, (name, _)| {
+            acc.push('/');
+            acc.push_str(name);
+            acc
+        })
+}
+
+/// The error for too many symlinks while resolving `path`.
+pub(crate) fn too_many_links(path: &str) -> FsError {
+    FsError::Guest(wit::Error::TooManyLinks(format!(
+        "more than {MAX_LINKS} symlinks while resolving `{path}`"
+    )))
+}
+
+/// How to walk to a directory.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Walk {
+    pub follow: bool,
+    pub create: bool,
+    pub recursive: bool,
+}
+
+/// A directory reached by [`walk`].
+pub(crate) struct Walked {
+    pub fd: OwnedFd,
+    pub path: String,
+    pub parent: Option<(OwnedFd, String)>,
+}
+
+impl Walked {
+    pub(crate) fn into_dir_res(self) -> DirRes {
+        DirRes {
+            dir: super::sys::dir_from_fd(self.fd),
+            path: self.path,
+            parent: self
+                .parent
+                .map(|(fd, name)| (super::sys::dir_from_fd(fd), name)),
+        }
+    }
+}
+
+/// Walks from `root` (the run's `/`) to the directory `path` (absolute; may contain `..` and
+/// `.` when it comes from a symlink target, which are resolved physically against directories
+/// already opened). `..` stops at `root` and an absolute symlink restarts there, so the walk
+/// never leaves it.
+///
+/// `authorize_create` is called with the absolute path of each directory the walk is about to
+/// create, before it is created, and returns the proof that allows it.
+pub(crate) fn walk(
+    _granted: &Granted<Open>,
+    root: BorrowedFd<'_>,
+    path: &str,
+    how: Walk,
+    authorize_create: &mut dyn FnMut(&str) -> Result<Granted<Create>, FsError>,
+) -> Result<Walked, FsError> {
+    let root = rustix::fs::openat(root, ".", DIR_FLAGS, rustix::fs::Mode::empty())
+        .map_err(|e| FsError::io(e, "/"))?;
+    let mut stack: Vec<(String, OwnedFd)> = vec![(String::new(), root)];
+    let mut queue: VecDeque<String> = path.split('/').map(str::to_string).collect();
+    let mut links = 0;
+    while let Some(component) = queue.pop_front() {
+        match component.as_str() {
+            "" | "." => continue,
+            ".." => {
+                if stack.len() > 1 {
+                    stack.pop();
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let here = stack_path(&stack);
+        let target = path::join(&here, &component);
+        let Some((_, current)) = stack.last() else {
+            return Err(FsError::Trap(wasmtime::format_err!("walk stack emptied")));
+        };
+        match step(current.as_fd(), &component, &target)? {
+            Step::Dir(fd) => stack.push((component, fd)),
+            Step::Missing => {
+                let last = queue.iter().all(|c| c.is_empty() || c == ".");
+                if !(how.create && (last || how.recursive)) {
+                    return Err(FsError::not_found(format!(
+                        "directory `{target}` does not exist"
+                    )));
+                }
+                let create = authorize_create(&target)?;
+                mkdir_at(&create, current.as_fd(), &component, true, &target)?;
+                let fd = super::sys::open_dir_at(current.as_fd(), &component, &target)?;
+                stack.push((component, fd));
+            }
+            Step::Symlink(link) => {
+                if !how.follow {
+                    return Err(FsError::Guest(wit::Error::SymlinkNotFollowed(format!(
+                        "Not a directory, enable follow_symlinks to open the target directory: `{target}` is a symlink"
+                    ))));
+                }
+                links += 1;
+                if links > MAX_LINKS {
+                    return Err(too_many_links(path));
+                }
+                if link.starts_with('/') {
+                    stack.truncate(1);
+                }
+                for part in link.split('/').rev() {
+                    queue.push_front(part.to_string());
+                }
+            }
+            Step::NotDir => {
+                return Err(FsError::Guest(wit::Error::NotADirectory(format!(
+                    "`{target}` is not a directory"
+                ))));
+            }
+        }
+    }
+    let path = stack_path(&stack);
+    let Some((name, fd)) = stack.pop() else {
+        return Err(FsError::Trap(wasmtime::format_err!("walk stack emptied")));
+    };
+    let parent = stack.pop().map(|(_, parent)| (parent, name));
+    Ok(Walked { fd, path, parent })
+}

@@ -1,0 +1,110 @@
+//! A [`Job`]: one script run, with its policy, principal, limits and per-capability
+//! configuration.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use crate::args::ScriptArgs;
+use crate::authz::{DecisionObserver, Policy};
+use crate::fs::FsConfig;
+use crate::limits::Limits;
+use crate::log::LogLevel;
+
+/// One script run: what to run, under which policy and principal, with which limits.
+#[derive(Clone)]
+pub struct Job {
+    pub script: String,
+    pub args: ScriptArgs,
+    pub policy: Policy,
+    /// The Cedar principal's id (`User::"<principal>"`).
+    pub principal: String,
+    /// Least severe script log level kept (Rex's `LOG_LEVEL`; default `INFO`).
+    pub log_level: LogLevel,
+    pub limits: Limits,
+    /// Sees every authorization decision of the run.
+    pub observer: Option<Arc<dyn DecisionObserver>>,
+    /// When set to `true` (from any thread, e.g. a signal handler), the run stops within one
+    /// epoch tick (10 ms) and reports a cancellation.
+    pub cancel: Option<Arc<AtomicBool>>,
+    /// The file-system capability's configuration: the run's root and redaction dictionary.
+    pub fs: FsConfig,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("principal", &self.principal)
+            .field("args", &self.args.len())
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Job {
+    /// A job for `script` under `policy`, as the current OS user, with default limits.
+    pub fn new(script: impl Into<String>, policy: Policy) -> Self {
+        Self {
+            script: script.into(),
+            args: ScriptArgs::new(),
+            policy,
+            principal: current_user(),
+            log_level: LogLevel::Info,
+            limits: Limits::default(),
+            observer: None,
+            cancel: None,
+            fs: FsConfig::default(),
+        }
+    }
+
+    /// Confines the run to `dir`, which becomes its `/` (see [`FsConfig::root`]).
+    pub fn root(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.fs.root = Some(dir.into());
+        self
+    }
+
+    /// Reads redaction patterns from `path` (as the run sees it) instead of Rex's default.
+    pub fn redaction_dictionary(mut self, path: impl Into<String>) -> Self {
+        self.fs.redaction_dictionary = path.into();
+        self
+    }
+
+    pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    pub fn args(mut self, args: ScriptArgs) -> Self {
+        self.args = args;
+        self
+    }
+
+    pub fn principal(mut self, principal: impl Into<String>) -> Self {
+        self.principal = principal.into();
+        self
+    }
+
+    pub fn observer(mut self, observer: Arc<dyn DecisionObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn log_level(mut self, level: LogLevel) -> Self {
+        self.log_level = level;
+        self
+    }
+}
+
+/// The name of the effective OS user, as Rex's principal (`whoami`); `uid-<n>` when the user
+/// has no name.
+pub fn current_user() -> String {
+    let uid = rustix::process::geteuid().as_raw();
+    uzers::get_user_by_uid(uid)
+        .map(|u| u.name().to_string_lossy().into_owned())
+        .unwrap_or_else(|| format!("uid-{uid}"))
+}

@@ -1,0 +1,282 @@
+//! The embedding API: a [`Runtime`] (engine + compiled guest, built once, shared across
+//! threads) runs [`Job`]s, each in a fresh store with its own policy, principal and limits.
+
+mod finish;
+mod job;
+mod preinit;
+mod state;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use wasmtime::component::Linker;
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
+};
+
+pub use self::job::{Job, current_user};
+pub(crate) use self::state::HostState;
+use crate::args::{ArgValue, Scalar};
+use crate::authz::{Authorizer, Policy, PolicyCache};
+use crate::bindings::{ScriptPre, wit_runner};
+use crate::fs::FsCtx;
+use crate::limits::Exceeded;
+use crate::outcome::{ErrorType, RunOutcome};
+
+/// How a [`Runtime`] is built.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Runs that can be alive at once (the instance pool's size). One more concurrent run
+    /// fails with an `INTERNAL_EXCEPTION` naming the pool.
+    pub max_concurrent_runs: u32,
+    /// The largest `Limits::memory` any job will ask for; each pool slot reserves this much
+    /// address space (not memory).
+    pub max_memory: usize,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            max_concurrent_runs: 1000,
+            max_memory: 4 << 30,
+        }
+    }
+}
+
+/// How often the engine's epoch advances; the deadline's granularity.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Why a [`Runtime`] could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuntimeError {
+    #[error("failed to set up the WebAssembly engine: {0:#}")]
+    Engine(wasmtime::Error),
+    #[error("failed to load the guest component: {0:#}")]
+    Guest(wasmtime::Error),
+}
+
+/// Engine + compiled, pre-linked guest. Build once; `Send + Sync`; [`Runtime::run`] from any
+/// number of threads.
+pub struct Runtime {
+    engine: Engine,
+    pre: ScriptPre<HostState>,
+    ticker_stop: Arc<AtomicBool>,
+    policies: PolicyCache,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").finish_non_exhaustive()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn scalar(s: &Scalar) -> wit_runner::Scalar {
+    match s {
+        Scalar::String(v) => wit_runner::Scalar::StringValue(v.clone()),
+        Scalar::Integer(v) => wit_runner::Scalar::IntegerValue(*v),
+        Scalar::Long(v) => wit_runner::Scalar::LongValue(*v),
+        Scalar::Double(v) => wit_runner::Scalar::DoubleValue(*v),
+        Scalar::Boolean(v) => wit_runner::Scalar::BooleanValue(*v),
+    }
+}
+
+fn argument(v: &ArgValue) -> wit_runner::Argument {
+    match v {
+        ArgValue::Scalar(s) => wit_runner::Argument::Scalar(scalar(s)),
+        ArgValue::List(items) => {
+            wit_runner::Argument::ListValue(items.iter().map(scalar).collect())
+        }
+        ArgValue::Map(entries) => wit_runner::Argument::MapValue(
+            entries
+                .iter()
+                .map(|(k, s)| (k.clone(), scalar(s)))
+                .collect(),
+        ),
+    }
+}
+
+impl Runtime {
+    /// Builds the engine and loads the compiled guest (from the on-disk cache when possible),
+    /// with [`RuntimeOptions::default`].
+    pub fn new() -> Result<Self, RuntimeError> {
+        Self::with_options(&RuntimeOptions::default())
+    }
+
+    /// Builds a runtime with explicit options.
+    pub fn with_options(options: &RuntimeOptions) -> Result<Self, RuntimeError> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        // Instances come from a pool of pre-reserved slots: a run's memory is reused (and
+        // zeroed) instead of mapped afresh. The pool bounds concurrent runs.
+        let mut pool = PoolingAllocationConfig::default();
+        // The guest component holds a few core instances and tables besides its main module
+        // (wit-component's adapter shims); the pool counts each.
+        let runs = options.max_concurrent_runs.max(1);
+        pool.total_component_instances(runs)
+            .total_core_instances(runs.saturating_mul(4))
+            .total_memories(runs.saturating_mul(2))
+            .total_tables(runs.saturating_mul(4))
+            .max_memory_size(options.max_memory);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(RuntimeError::Engine)?;
+        let mut linker: Linker<HostState> = Linker::new(&engine);
+        // The linker holds wrex's own interfaces and nothing else: no WASI, no other authority.
+        state::add_to_linker(&mut linker).map_err(RuntimeError::Engine)?;
+        let component = crate::cache::guest_component(&engine, |bytes| {
+            match preinit::preinitialize(&engine, &linker, bytes) {
+                Ok(snapshot) => Ok(snapshot),
+                Err(e) => {
+                    // Still correct without the snapshot, only slower per run.
+                    tracing::warn!("pre-initializing the guest failed, using it as built: {e:#}");
+                    Ok(bytes.to_vec())
+                }
+            }
+        })
+        .map_err(RuntimeError::Guest)?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .and_then(ScriptPre::new)
+            .map_err(RuntimeError::Guest)?;
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&ticker_stop);
+        let ticking = engine.clone();
+        std::thread::Builder::new()
+            .name("wrex-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    ticking.increment_epoch();
+                }
+            })
+            .map_err(|e| RuntimeError::Engine(wasmtime::Error::new(e)))?;
+        Ok(Self {
+            engine,
+            pre,
+            ticker_stop,
+            policies: PolicyCache::new(),
+        })
+    }
+
+    /// The policy for `text`, parsed, validated and indexed once per distinct text (cached by
+    /// content in this runtime).
+    pub fn policy(&self, text: &str) -> Result<Policy, crate::PolicyError> {
+        self.policies.get_or_parse(text)
+    }
+
+    /// Runs one job to completion. Every failure, including a guest trap, becomes an outcome;
+    /// the runtime stays usable.
+    pub fn run(&self, job: Job) -> RunOutcome {
+        let started = Instant::now();
+        let max_script = job.limits.max_script_bytes;
+        if max_script != 0 && job.script.len() > max_script {
+            let e = Exceeded::Limit("script size", max_script as u64);
+            return RunOutcome::early_error(ErrorType::LimitExceeded, &e.to_string(), vec![]);
+        }
+        let guest_limits = job.limits.for_guest();
+        let fs = match FsCtx::open(&job.fs) {
+            Ok(fs) => fs,
+            Err(e) => {
+                let root = job.fs.root.as_deref().unwrap_or("/".as_ref());
+                let what = if job.fs.root.is_some() {
+                    "the tenant root"
+                } else {
+                    "the root directory"
+                };
+                let message = format!("failed to open {what} `{}`: {e}", root.display());
+                return RunOutcome::early_error(ErrorType::InternalException, &message, vec![]);
+            }
+        };
+        let state = HostState::new(
+            Authorizer::new(job.policy, &job.principal, job.observer),
+            fs,
+            job.log_level,
+            job.limits,
+            job.cancel,
+        );
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.meter);
+        // The deadline and cancellation are checked on every epoch tick.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut ctx| {
+            ctx.data_mut().meter.check_time()?;
+            Ok(UpdateDeadline::Continue(1))
+        });
+
+        let args: Vec<(String, wit_runner::Argument)> = job
+            .args
+            .iter()
+            .map(|(name, value)| (name.to_string(), argument(value)))
+            .collect();
+        let result = self.pre.instantiate(&mut store).and_then(|script| {
+            script
+                .wrex_sdk_runner()
+                .call_run(&mut store, &job.script, &args, guest_limits)
+        });
+        let elapsed = started.elapsed();
+        let state = store.into_data();
+        finish::finish(result, state, elapsed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wasmtime::component::Component;
+
+    use super::*;
+    use crate::limits::Limits;
+    use crate::log::LogLevel;
+
+    /// The guest can be pre-initialized (the runtime falls back to the plain guest, slower,
+    /// if it cannot; this catches that regression).
+    #[test]
+    fn the_guest_preinitializes() {
+        let runtime = Runtime::new().unwrap();
+        let mut linker: Linker<HostState> = Linker::new(&runtime.engine);
+        state::add_to_linker(&mut linker).unwrap();
+        let snapshot = preinit::preinitialize(
+            &runtime.engine,
+            &linker,
+            crate::cache::guest_component_bytes(),
+        )
+        .unwrap();
+        assert!(!snapshot.is_empty());
+    }
+
+    /// A guest that passes a handle it was never given is trapped; the host process and the
+    /// runtime are unaffected.
+    #[test]
+    fn a_guest_passing_a_bogus_handle_traps_and_the_host_is_fine() {
+        let runtime = Runtime::new().unwrap();
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/programs/bogus_handle.wat"
+        );
+        let bytes = wat::parse_file(path).unwrap();
+        let component = Component::new(&runtime.engine, &bytes).unwrap();
+        let mut linker: Linker<HostState> = Linker::new(&runtime.engine);
+        state::add_to_linker(&mut linker).unwrap();
+        let authz = Authorizer::new(Policy::parse("").unwrap(), "tester", None);
+        let fs = FsCtx::open(&crate::fs::FsConfig::default()).unwrap();
+        let state = HostState::new(authz, fs, LogLevel::Info, Limits::default(), None);
+        let mut store = Store::new(&runtime.engine, state);
+        store.set_epoch_deadline(1_000);
+        let instance = linker.instantiate(&mut store, &component).unwrap();
+        let run = instance
+            .get_typed_func::<(), ()>(&mut store, "run")
+            .unwrap();
+        let trap = run.call(&mut store, ()).unwrap_err();
+        assert!(format!("{trap:?}").contains("handle"), "{trap:?}");
+
+        let out = runtime.run(Job::new("40 + 2", Policy::parse("").unwrap()));
+        assert_eq!(out.output, "42", "{out:?}");
+    }
+}

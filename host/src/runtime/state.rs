@@ -1,0 +1,70 @@
+//! The per-run store data: one context per capability, plus what they share (the resource
+//! table, the authorizer, the meter). Each capability sees only its own view of it.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use wasmtime::component::{Linker, ResourceTable};
+
+use crate::authz::Authorizer;
+use crate::fs::{self, FsCtx, FsView};
+use crate::limits::{Limits, Meter};
+use crate::log::{self, LogBuffer, LogLevel, LogView};
+
+/// Per-run host state: what the guest's imports can reach, and nothing else.
+pub(crate) struct HostState {
+    /// Handles the guest holds (every capability's resources).
+    pub(crate) table: ResourceTable,
+    /// The one authorization choke point of the run.
+    pub(crate) authz: Authorizer,
+    /// Host-side limits: deadline, memory, host calls, bytes read and written.
+    pub(crate) meter: Meter,
+    /// The file-system capability.
+    pub(crate) fs: FsCtx,
+    /// The script log.
+    pub(crate) log: LogBuffer,
+}
+
+impl HostState {
+    pub(crate) fn new(
+        authz: Authorizer,
+        fs: FsCtx,
+        log_level: LogLevel,
+        limits: Limits,
+        cancel: Option<Arc<AtomicBool>>,
+    ) -> Self {
+        Self {
+            table: ResourceTable::new(),
+            authz,
+            meter: Meter::new(limits, cancel),
+            fs,
+            log: LogBuffer::new(log_level),
+        }
+    }
+
+    /// The file-system capability's view.
+    pub(crate) fn fs(&mut self) -> FsView<'_> {
+        FsView {
+            ctx: &self.fs,
+            table: &mut self.table,
+            authz: &self.authz,
+            meter: &mut self.meter,
+        }
+    }
+
+    /// The log capability's view.
+    pub(crate) fn log(&mut self) -> LogView<'_> {
+        LogView {
+            log: &mut self.log,
+            meter: &mut self.meter,
+        }
+    }
+}
+
+/// Adds every capability's imports to `linker`: wrex's own interfaces and nothing else (no
+/// WASI, no other authority).
+pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    fs::add_to_linker(linker, HostState::fs)?;
+    log::add_to_linker(linker, HostState::log)?;
+    Ok(())
+}
