@@ -39,21 +39,18 @@ impl DecisionObserver for Gate {
     }
 }
 
+#[path = "../tests/support/temp_tree.rs"]
+mod temp_tree;
+
 fn main() {
     let runtime = Runtime::with_options(&RuntimeOptions {
         max_concurrent_runs: RUNS as u32,
         max_memory: 64 << 20,
     })
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir
-        .path()
-        .canonicalize()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
-    std::fs::write(format!("{root}/a.txt"), "a\n").unwrap();
+    let tree = temp_tree::TempTree::new();
+    tree.write("a.txt", "a\n");
+    let root = &tree.root;
     let policy = Policy::parse(&format!(
         "permit (principal, action, resource in file_system::Dir::\"{root}\");"
     ))

@@ -31,30 +31,27 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(path).unwrap()
 }
 
+#[path = "../tests/support/temp_tree.rs"]
+mod temp_tree;
+
 struct Files {
-    _dir: tempfile::TempDir,
+    _tree: temp_tree::TempTree,
     root: String,
     policy: Policy,
 }
 
 fn files() -> Files {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir
-        .path()
-        .canonicalize()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    let tree = temp_tree::TempTree::new();
+    let root = tree.root.clone();
     for i in 0..100 {
-        std::fs::write(format!("{root}/f{i}.txt"), format!("line {i}\n")).unwrap();
+        tree.write(&format!("f{i}.txt"), format!("line {i}\n"));
     }
     let policy = Policy::parse(&format!(
         "permit (principal, action in [file_system::Action::\"open\", file_system::Action::\"read\"], resource in file_system::Dir::\"{root}\");"
     ))
     .unwrap();
     Files {
-        _dir: dir,
+        _tree: tree,
         root,
         policy,
     }

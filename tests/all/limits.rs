@@ -237,9 +237,9 @@ fn ten_thousand_policies_load_and_decide() {
 
 #[test]
 fn a_policy_file_over_the_size_limit_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("big.cedar");
-    std::fs::write(&path, " ".repeat(10 << 20)).unwrap();
+    let tree = crate::util::TempTree::new();
+    tree.write("big.cedar", " ".repeat(10 << 20));
+    let path = tree.path("big.cedar");
     let err = Policy::from_file(&path).unwrap_err();
     assert!(matches!(err, wrex::PolicyError::TooLarge { .. }), "{err}");
 }

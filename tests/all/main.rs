@@ -1,27 +1,40 @@
-//! wrex's integration tests, one module per area:
+//! wrex's integration tests: fast host-only tests first, then scripts through the real guest,
+//! then the `wrex` binary. One module per capability (`<cap>.rs`, plus `<cap>_escape*.rs` where
+//! it has an attack surface) and per cross-cutting area:
 //!
 //! - `policy`: the schema and example policies load and validate; bad policies are refused with
 //!   line and column.
 //! - `authz`: the `authorize()` choke point against real policies (no wasm).
-//! - `scripts`: Rex scripts through the real guest component, each SDK function allowed and
-//!   denied, with the file system checked afterwards.
-//! - `escape`: sandbox-escape attempts (`..`, symlinks, `/proc`), each refused with nothing
-//!   read or written outside the policy.
-//! - `limits`: runaway scripts (time, memory) are stopped and the runtime keeps serving.
-//! - `tenants`: per-tenant roots keep concurrent tenants apart, even under a careless policy.
 //! - `component`: the guest component's imports are exactly wrex's own interfaces.
+//! - `runner`: compile errors, disabled keywords, values and arguments, forged denials, one
+//!   runtime serving many runs.
+//! - `log`: the script log.
+//! - `fs`: the file-system commands and core handle API, allowed and denied, with the file
+//!   system checked afterwards.
+//! - `fs_helpers`: the other file-system helpers, with Rex's documented outputs.
+//! - `fs_denials`: every file-system helper denied without side effects, and bad input refused.
+//! - `fs_escape`, `fs_escape_helpers`: sandbox-escape attempts (`..`, symlinks, `/proc`, races,
+//!   hard links, tar-slip), each refused with nothing read or written outside the policy.
+//! - `limits`: runaway scripts (time, memory, output, host calls) are stopped and the runtime
+//!   keeps serving.
+//! - `tenants`: per-tenant roots keep concurrent tenants apart, even under a careless policy.
 //! - `soak` (ignored; `scripts/soak.sh`): 10,000 runs in one process, memory must stay flat.
 //! - `cli`: the built `wrex` binary: formats, exit codes, Rex flags, bad input files.
+//!
+//! Fixtures live in `tests/scripts/<area>/` and `tests/policies/<area>/`.
 
 mod authz;
 mod cli;
 mod component;
-mod escape;
-mod escape_ops;
-mod fsops;
+mod fs;
+mod fs_denials;
+mod fs_escape;
+mod fs_escape_helpers;
+mod fs_helpers;
 mod limits;
+mod log;
 mod policy;
-mod scripts;
+mod runner;
 mod soak;
 mod tenants;
 mod util;

@@ -3,22 +3,19 @@
 
 use wrex::{Job, Policy};
 
-use crate::util::{repo, runtime, script};
+use crate::util::{TempTree, repo, runtime, script};
 
 struct Tenants {
-    _dir: tempfile::TempDir,
+    _tree: TempTree,
     a: String,
     b: String,
 }
 
 fn tenants() -> Tenants {
-    let dir = tempfile::tempdir().unwrap();
-    let base = dir.path().canonicalize().unwrap();
-    let (a, b) = (base.join("a"), base.join("b"));
-    for (root, secret) in [(&a, "secret of A\n"), (&b, "secret of B\n")] {
-        std::fs::create_dir(root).unwrap();
-        std::fs::write(root.join("secret.txt"), secret).unwrap();
-    }
+    let tree = TempTree::new();
+    tree.write("a/secret.txt", "secret of A\n");
+    tree.write("b/secret.txt", "secret of B\n");
+    let (a, b) = (tree.path("a"), tree.path("b"));
     // Ways out of A, each aimed at B's secret by its host path.
     std::os::unix::fs::symlink(&b, a.join("link_abs")).unwrap();
     std::os::unix::fs::symlink("../b", a.join("link_rel")).unwrap();
@@ -26,7 +23,7 @@ fn tenants() -> Tenants {
     Tenants {
         a: a.to_str().unwrap().to_string(),
         b: b.to_str().unwrap().to_string(),
-        _dir: dir,
+        _tree: tree,
     }
 }
 

@@ -5,6 +5,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use wrex::{Decision, DecisionObserver, Job, Policy, RunOutcome, Runtime, ScriptArgs};
 
+#[path = "../support/temp_tree.rs"]
+mod temp_tree;
+pub use temp_tree::TempTree;
+
 /// The workspace's top-level directory.
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -57,9 +61,10 @@ impl DecisionObserver for Recorder {
 /// <root>/outside/secret.txt   "TOP SECRET\n"
 /// ```
 ///
-/// Test policies (`tests/policies/*.cedar`) cover `<root>/allowed` and never `<root>/outside`.
+/// Test policies (`tests/policies/<area>/*.cedar`) cover `<root>/allowed` and never
+/// `<root>/outside`.
 pub struct Sandbox {
-    _dir: tempfile::TempDir,
+    tree: TempTree,
     pub root: String,
 }
 
@@ -67,18 +72,9 @@ pub const SECRET: &str = "TOP SECRET\n";
 
 impl Sandbox {
     pub fn new() -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("wrex-test-")
-            .tempdir()
-            .unwrap();
-        let root = dir
-            .path()
-            .canonicalize()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_string();
-        let sandbox = Self { _dir: dir, root };
+        let tree = TempTree::new();
+        let root = tree.root.clone();
+        let sandbox = Self { tree, root };
         sandbox.write("allowed/a.txt", "hello\n");
         sandbox.write("allowed/sub/b.txt", "b\n");
         sandbox.write("outside/secret.txt", SECRET);
@@ -86,13 +82,11 @@ impl Sandbox {
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
-        Path::new(&self.root).join(rel)
+        self.tree.path(rel)
     }
 
     pub fn write(&self, rel: &str, content: &str) {
-        let path = self.path(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
+        self.tree.write(rel, content);
     }
 
     pub fn read(&self, rel: &str) -> Option<String> {
@@ -249,5 +243,50 @@ impl Sandbox {
         let path = self.path(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, content).unwrap();
+    }
+}
+
+/// A listing of the sandbox (paths, sizes, modes, link targets) to compare before and after.
+pub fn tree(sb: &Sandbox) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    let mut stack = vec![std::path::PathBuf::from(&sb.root)];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let m = std::fs::symlink_metadata(&path).unwrap();
+            let content = if m.is_file() {
+                std::fs::read(&path)
+                    .map(|b| b.len())
+                    .unwrap_or(0)
+                    .to_string()
+            } else if m.file_type().is_symlink() {
+                std::fs::read_link(&path).unwrap().display().to_string()
+            } else {
+                stack.push(path.clone());
+                String::new()
+            };
+            out.push(format!(
+                "{} {:o} {} {}",
+                path.display(),
+                m.mode(),
+                m.uid(),
+                content
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A small log file the helper tests read: three lines, one with `ERROR`.
+pub const LOG: &str = "line1\nline2 ERROR x\nline3\n";
+
+impl Sandbox {
+    /// A sandbox with [`LOG`] at `allowed/log.txt`.
+    pub fn with_log() -> Self {
+        let sb = Self::new();
+        sb.write("allowed/log.txt", LOG);
+        sb
     }
 }

@@ -13,25 +13,21 @@ use crate::limits::Limits;
 use crate::log::LogLevel;
 use crate::runtime::HostState;
 
+#[path = "../../../tests/support/temp_tree.rs"]
+mod temp_tree;
+
 struct Fixture {
-    _dir: tempfile::TempDir,
+    _tree: temp_tree::TempTree,
     root: String,
 }
 
 impl Fixture {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir
-            .path()
-            .canonicalize()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_string();
-        std::fs::create_dir(Path::new(&root).join("ok")).unwrap();
-        std::fs::write(Path::new(&root).join("ok/a.txt"), "alpha").unwrap();
-        std::fs::write(Path::new(&root).join("secret.txt"), "secret").unwrap();
-        Self { _dir: dir, root }
+        let tree = temp_tree::TempTree::new();
+        tree.write("ok/a.txt", "alpha");
+        tree.write("secret.txt", "secret");
+        let root = tree.root.clone();
+        Self { _tree: tree, root }
     }
 
     fn path(&self, rel: &str) -> String {

@@ -9,8 +9,8 @@
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 
 use super::error::{IoErrorKind, from_wit, kind_of, sdk_error};
-use super::handles::{READ_ONLY, WRITE_CREATE, entries_map, list_entries, open_dir, read_string};
-use super::lines::Lines;
+use super::handles::{READ_ONLY, WRITE_CREATE, entries_map, list_entries, open_dir};
+use super::lines::{Lines, read_string};
 use super::options::ReplacementOptions;
 use super::path::{join, split};
 use super::text::{self, Access, Select};

@@ -9,7 +9,6 @@ use std::rc::Rc;
 use rhai::{Dynamic, Engine, EvalAltResult, Map};
 
 use super::error::{IoErrorKind, from_wit, sdk_error};
-use super::lines::CHUNK;
 use super::options::{
     DeleteDirOptions, DeleteFileOptions, DirConfig, OpenDirOptions, OpenFileOptions,
 };
@@ -55,30 +54,6 @@ pub const WRITE_CREATE: wit::OpenFileOptions = wit::OpenFileOptions {
     permissions: None,
     follow_symlinks: false,
 };
-
-/// Reads a whole file through the host, one bounded chunk per call.
-pub fn read_all(file: &wit::File) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let chunk = file.read(out.len() as u64, CHUNK).map_err(from_wit)?;
-        let done = chunk.len() < CHUNK as usize;
-        out.extend_from_slice(&chunk);
-        if done {
-            return Ok(out);
-        }
-    }
-}
-
-/// Reads a whole file as UTF-8 text.
-pub fn read_string(file: &wit::File) -> Result<String> {
-    let bytes = read_all(file)?;
-    String::from_utf8(bytes).map_err(|e| {
-        sdk_error(
-            IoErrorKind::Utf8Error,
-            format!("file `{}` is not valid UTF-8: {e}", file.path()),
-        )
-    })
-}
 
 pub fn open_dir(path: &str, create: bool, recursive: bool, follow: bool) -> Result<wit::Dir> {
     wit::Dir::open(

@@ -28,6 +28,30 @@ pub fn for_each_chunk(file: &wit::File, mut f: impl FnMut(&[u8]) -> Result<()>) 
     }
 }
 
+/// Reads a whole file through the host, one bounded chunk per call.
+pub fn read_all(file: &wit::File) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let chunk = file.read(out.len() as u64, CHUNK).map_err(from_wit)?;
+        let done = chunk.len() < CHUNK as usize;
+        out.extend_from_slice(&chunk);
+        if done {
+            return Ok(out);
+        }
+    }
+}
+
+/// Reads a whole file as UTF-8 text.
+pub fn read_string(file: &wit::File) -> Result<String> {
+    let bytes = read_all(file)?;
+    String::from_utf8(bytes).map_err(|e| {
+        sdk_error(
+            IoErrorKind::Utf8Error,
+            format!("file `{}` is not valid UTF-8: {e}", file.path()),
+        )
+    })
+}
+
 /// `std::io::Read` over a host file, for decoders (gzip, tar). Host errors become
 /// `io::Error`s carrying the SDK error, which [`HostReader::take_error`] gives back.
 pub struct HostReader<'a> {

@@ -89,7 +89,7 @@ pub fn for_each_line(
 
 /// The whole file as text, falling back to the redacted read as [`for_each_line`] does.
 pub fn read_text(file: &wit::File, access: Access) -> Result<String> {
-    match super::handles::read_string(file) {
+    match super::lines::read_string(file) {
         Err(e) if access == Access::RedactedFallback && is_access_denied(&e) => {
             file.read_redacted().map_err(|_| e)
         }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::fsops::tree;
+use crate::util::tree;
 use crate::util::{
     SECRET, Sandbox, Tar, assert_denied, assert_success, gzip, message, runtime, script, tar,
 };
