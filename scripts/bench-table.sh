@@ -9,8 +9,8 @@ if [ "${TABLE_ONLY:-0}" != 1 ]; then
 fi
 memory=$(cargo bench -p wrex --bench concurrent_memory 2>/dev/null | grep '^concurrent_memory:')
 python3 - "$memory" <<'PY'
-import json, sys, pathlib
-root = pathlib.Path("target/criterion")
+import json, os, sys, pathlib
+root = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", "target")) / "criterion"
 def median_ns(*parts):
     f = root.joinpath(*parts, "new", "estimates.json")
     return json.loads(f.read_text())["median"]["point_estimate"]

@@ -4,7 +4,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use wrex::Policy;
-use wrex::authz::{Authorizer, FsAction, FsResource};
+use wrex::authz::Authorizer;
+use wrex::fs::cedar::FsResource;
+use wrex::fs::cedar::action::Read;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -12,6 +14,6 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(policy) = Policy::parse(text) {
         let authz = Authorizer::new(policy, "fuzz", None);
-        let _ = authz.authorize(FsAction::Read, &FsResource::File("/tmp/fuzz/a".into()));
+        let _ = authz.authorize(Read, &FsResource::File("/tmp/fuzz/a".into()));
     }
 });

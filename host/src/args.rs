@@ -1,4 +1,4 @@
-//! Script arguments: Rex's JSON format (REX-COMPAT §2.2), parsed strictly.
+//! Script arguments: Rex's JSON format (see `docs/rex-compat.md`), parsed strictly.
 //!
 //! ```json
 //! {"name": {"stringValue": "Alice"}, "ids": {"listValue": [{"integerValue": 1}]}}

@@ -99,7 +99,7 @@ pub struct LogBuffer {
 }
 
 /// Cuts `message` to at most [`MAX_MESSAGE_BYTES`] bytes on a character boundary (Rex panics
-/// when the cut falls inside a character, REX-COMPAT §7.1 #13).
+/// when the cut falls inside a character, see `docs/rex-compat.md`).
 pub fn truncate_message(message: &str) -> String {
     if message.len() <= MAX_MESSAGE_BYTES {
         return message.to_string();

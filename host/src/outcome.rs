@@ -1,4 +1,4 @@
-//! The run result, serialized exactly as Rex's `RunnerExecutionOutput` (REX-COMPAT §2.3).
+//! The run result, serialized exactly as Rex's `RunnerExecutionOutput` (see `docs/rex-compat.md`).
 
 use std::collections::BTreeMap;
 

@@ -108,8 +108,8 @@ fn write_denied_creates_nothing() {
 
 #[test]
 fn append_needs_only_write_and_never_loses_content() {
-    // Rex rewrites the whole file on append and loses it when `read` is denied (REX-COMPAT
-    // §6.3 #28); wrex appends in place.
+    // Rex rewrites the whole file on append and loses it when `read` is denied (see
+    // docs/rex-compat.md); wrex appends in place.
     let sb = Sandbox::new();
     let policy = "permit (principal, action in [file_system::Action::\"open\", file_system::Action::\"create\", file_system::Action::\"write\"], resource in file_system::Dir::\"{{root}}/allowed\");";
     std::fs::write(sb.path("wo.cedar"), policy.replace("{{root}}", &sb.root)).unwrap();

@@ -124,7 +124,7 @@ fn relative_symlinked_parent_dir_is_denied() {
 
 #[test]
 fn dangling_symlink_cannot_create_outside() {
-    // Rex creates the target before it authorizes it (REX-COMPAT §6.3 #29); wrex decides first.
+    // Rex creates the target before it authorizes it (see docs/rex-compat.md); wrex decides first.
     let sb = Sandbox::new();
     sb.symlink(
         &format!("{}/outside/created.txt", sb.root),

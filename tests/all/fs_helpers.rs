@@ -10,7 +10,7 @@ fn text_helpers_give_rex_outputs() {
     let sb = Sandbox::with_log();
     let out = sb.run("text_helpers", "rw");
     assert_success(&out);
-    // REX-COMPAT §6.3 #19, plus every flag. `tail::n(2)` gives the *last* two lines (Rex
+    // Rex's documented example, plus every flag. `tail::n(2)` gives the *last* two lines (Rex
     // gives the first two; see README "Differences from Rex").
     let expected = concat!(
         r#"#{"awk_count_unique": #{"lin": 3}, "awk_field": ["ERROR"], "#,
@@ -196,7 +196,7 @@ fn helpers_stream_files_larger_than_guest_memory() {
 }
 
 /// `redacted_read`: with `redacted_read` but not `read`, `cat`, `grep`, `fh.read` and `search` see only
-/// the lines a dictionary pattern keeps; `tail` stays denied (REX-COMPAT §6.3 #14).
+/// the lines a dictionary pattern keeps; `tail` stays denied (as in Rex).
 #[test]
 fn redacted_read_fallback() {
     let sb = Sandbox::with_log();

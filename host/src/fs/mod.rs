@@ -3,7 +3,7 @@
 //!
 //! | file | what it holds |
 //! |---|---|
-//! | `mod.rs` | [`FsConfig`], the per-run [`FsCtx`], the [`FsView`] the WIT traits are implemented on, errors, `add_to_linker` |
+//! | `mod.rs` | [`FsConfig`], the per-run `FsCtx`, the `FsView` the WIT traits are implemented on, errors, `add_to_linker` |
 //! | `cedar.rs` | the Cedar actions (one type each), the `File`/`Dir` resource, the request contexts |
 //! | `dir.rs`, `file.rs`, `symlink.rs` | the WIT resources' methods: validate → authorize → act |
 //! | `resources.rs` | what stands behind a `dir`, `file` or `symlink` handle |
@@ -13,7 +13,7 @@
 //! | `sys.rs` | the system calls, each behind a helper that takes the proof of its action |
 //! | `path.rs`, `args.rs`, `redact.rs` | path hygiene, argument checks, the redaction dictionary |
 //!
-//! The capability's one use of ambient authority is opening the run's `/` ([`FsCtx::open`]);
+//! The capability's one use of ambient authority is opening the run's `/` (`FsCtx::open`);
 //! everything else is reached by a walk from that descriptor.
 
 mod args;

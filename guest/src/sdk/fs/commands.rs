@@ -163,7 +163,7 @@ fn write(flags: &Flags, path: &str, content: &str) -> Result<()> {
         file.write(content.as_bytes()).map(drop).map_err(from_wit)
     } else {
         // Rex appends by reading the whole file and writing it back, and silently drops the old
-        // content when `read` is denied (REX-COMPAT §7.1 #11). wrex appends with `O_APPEND`:
+        // content when `read` is denied (see docs/rex-compat.md). wrex appends with `O_APPEND`:
         // existing content is never rewritten, so it cannot be lost.
         file.append(content.as_bytes()).map_err(from_wit)
     }

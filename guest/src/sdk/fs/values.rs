@@ -105,7 +105,7 @@ pub struct Ownership {
 pub struct Metadata(pub wit::Metadata);
 
 /// Integers handed to scripts are `i64` (Rhai's integer type). Rex exposes some as `u64`, which
-/// scripts then cannot compare with literals (REX-COMPAT §6.3 #25); wrex does not copy that.
+/// scripts then cannot compare with literals (see docs/rex-compat.md); wrex does not copy that.
 pub fn int(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
