@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use rhai::{Dynamic, Engine, EvalAltResult, Map, Module, Position};
+use rhai::{Dynamic, Engine, EvalAltResult, Map, Position};
 
 /// A capability's error kinds (Rex's `IoErrorKind` for the file system).
 pub trait ErrorKind: Copy + PartialEq + fmt::Display + Send + Sync + 'static {
@@ -75,14 +75,5 @@ pub fn describe<K: ErrorKind>(value: &Dynamic) -> Option<Described> {
 
 /// Registers kind type `K`: its type name, comparison, and the module `<SOURCE>::<Kind>`.
 pub fn register<K: ErrorKind>(engine: &mut Engine) {
-    engine.register_type_with_name::<K>(K::SOURCE);
-    engine.register_fn("to_string", |k: &mut K| k.to_string());
-    engine.register_fn("to_debug", |k: &mut K| k.to_string());
-    engine.register_fn("==", |a: &mut K, b: K| *a == b);
-    engine.register_fn("!=", |a: &mut K, b: K| *a != b);
-    let mut module = Module::new();
-    for kind in K::ALL {
-        module.set_var(kind.to_string(), *kind);
-    }
-    engine.register_static_module(K::SOURCE, module.into());
+    super::enums::register_enum(engine, K::SOURCE, K::ALL.iter().copied());
 }

@@ -81,11 +81,7 @@ pub fn register_modules(
     engine: &mut Engine,
     table: &'static [(&'static str, &'static [FlagSpec])],
 ) {
-    engine.register_type_with_name::<Flag>("Flag");
-    engine.register_fn("to_string", |f: &mut Flag| f.to_string());
-    engine.register_fn("to_debug", |f: &mut Flag| f.to_string());
-    engine.register_fn("==", |a: &mut Flag, b: Flag| *a == b);
-    engine.register_fn("!=", |a: &mut Flag, b: Flag| *a != b);
+    super::enums::register_type::<Flag>(engine, "Flag");
     for (command, flags) in table {
         let mut module = Module::new();
         for (name, aliases, arity) in *flags {

@@ -5,6 +5,7 @@
 //! |-----------|-----------------------------------------------------------------------------|
 //! | `error`   | the SDK error map `#{kind, message, source}`, generic over a capability's kinds |
 //! | `options` | the one option-builder style (`options!`)                                   |
+//! | `enums`   | types with a fixed set of values (`EntryType::FILE`): one registration       |
 //! | `flags`   | command flags (`cat::number`, `tail::n(5)`) and `commands!`, which registers a command once |
 //! | `fs`      | the file-system capability (`wrex:sdk/fs`)                                  |
 //! | `log`     | `info`, `warn`, `error`, `trace`, and `debug` routed to the host log        |
@@ -12,6 +13,7 @@
 //! A new capability adds a module here, its line in [`register`], and its error kinds in
 //! [`describe_error`].
 
+pub mod enums;
 pub mod error;
 pub mod flags;
 pub mod fs;

@@ -9,6 +9,7 @@ use wasmtime::component::Resource;
 use super::args::{checked_mode, owner_ids, validate_link_target};
 use super::cedar::FsResource;
 use super::cedar::action::{Chmod, Chown, Create, Delete, Open, Read, Stat};
+use super::moves::Source;
 use super::path::{join, normalize_absolute, validate_name};
 use super::sys::{
     self, dup_dir, ensure_same, file_type, lstat_at, metadata_at, metadata_of, mkdir_at,
@@ -363,16 +364,12 @@ impl wit::HostDir for FsView<'_> {
             None => return Err(FsError::invalid_argument("refusing to move `/`".into())),
         };
         let src = self.dir_fd(&dir, &src_path)?;
-        let moved = self.move_entry(
-            FsResource::Dir(src_path),
-            super::moves::Source {
-                dir: &from_dir,
-                name: &from_name,
-                fd: src.as_fd(),
-            },
-            &dest,
-            &name,
-        )?;
+        let from = Source {
+            dir: &from_dir,
+            name: &from_name,
+            fd: src.as_fd(),
+        };
+        let moved = self.move_entry(FsResource::Dir(src_path), from, &dest, &name)?;
         let fd = open_dir_at(moved.dir.as_fd(), &name, &moved.path)?;
         let res = DirRes {
             dir: sys::dir_from_fd(fd),

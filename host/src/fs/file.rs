@@ -14,6 +14,7 @@ use super::cedar::action::{
     Chmod, Chown, Create, Delete, Open, Read, RedactedRead, SetXAttr, Stat, Write,
 };
 use super::cedar::{FsResource, xattr_context};
+use super::moves::Source;
 use super::path::{join, validate_name};
 use super::redact::{MAX_REDACTED_BYTES, redact};
 use super::sys::{
@@ -432,16 +433,12 @@ impl wit::HostFile for FsView<'_> {
                 f.file.try_clone().map_err(|e| FsError::io(e, &src_path))?,
             )
         };
-        let moved = self.move_entry(
-            FsResource::File(src_path),
-            super::moves::Source {
-                dir: &from_dir,
-                name: &from_name,
-                fd: src.as_fd(),
-            },
-            &dest,
-            &name,
-        )?;
+        let from = Source {
+            dir: &from_dir,
+            name: &from_name,
+            fd: src.as_fd(),
+        };
+        let moved = self.move_entry(FsResource::File(src_path), from, &dest, &name)?;
         let new = reopen(
             &moved.granted,
             moved.dir,

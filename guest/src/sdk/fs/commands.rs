@@ -74,12 +74,17 @@ const FLAGS: &[(&str, &[FlagSpec])] = &[
     ),
 ];
 
-/// Rex's `fileOpen`: the parent directory opened following symlinks, then the
-/// file opened for reading without following a symlink in the final component.
-fn open_for_read(path: &str) -> Result<wit::File> {
+/// Rex's `fileOpen`: the parent directory opened following symlinks, then the file opened
+/// with `options` (which follow a symlink in the final component only when they say so).
+fn open_file(path: &str, options: wit::OpenFileOptions) -> Result<wit::File> {
     let (parent, name) = split(path)?;
     let dir = open_dir(parent, false, false, true)?;
-    dir.open_file(name, READ_ONLY).map_err(from_wit)
+    dir.open_file(name, options).map_err(from_wit)
+}
+
+/// [`open_file`] for reading, without following a symlink in the final component.
+fn open_for_read(path: &str) -> Result<wit::File> {
+    open_file(path, READ_ONLY)
 }
 
 fn cat(flags: &Flags, path: &str) -> Result<String> {
@@ -130,17 +135,12 @@ fn ls(flags: &Flags, path: &str) -> Result<Map> {
         }
         // `ls` of a file lists that one file, as `ls` does. The file's own `open` is checked.
         Err(err) if kind_of(&err) == Some(IoErrorKind::DirectoryOpenError) => {
-            let (parent, name) = split(path)?;
-            let dir = open_dir(parent, false, false, true)?;
-            let file = dir
-                .open_file(
-                    name,
-                    wit::OpenFileOptions {
-                        follow_symlinks: true,
-                        ..READ_ONLY
-                    },
-                )
-                .map_err(from_wit)?;
+            let (_, name) = split(path)?;
+            let follow = wit::OpenFileOptions {
+                follow_symlinks: true,
+                ..READ_ONLY
+            };
+            let file = open_file(path, follow)?;
             let mut entry = DirEntry::from(file.entry().map_err(from_wit)?);
             entry.name = name.to_string();
             Ok(entries_map(vec![entry]))
@@ -156,9 +156,7 @@ fn write(flags: &Flags, path: &str, content: &str) -> Result<()> {
             "write: `write::append` and `write::replace` exclude each other",
         ));
     }
-    let (parent, name) = split(path)?;
-    let dir = open_dir(parent, false, false, true)?;
-    let file = dir.open_file(name, WRITE_CREATE).map_err(from_wit)?;
+    let file = open_file(path, WRITE_CREATE)?;
     if replace {
         file.write(content.as_bytes()).map(drop).map_err(from_wit)
     } else {
@@ -264,17 +262,11 @@ fn tail(flags: &Flags, path: &str) -> Result<Array> {
 
 fn sed(flags: &Flags, pattern: &str, with: &str, path: &str) -> Result<String> {
     let in_place = flags.has("in_place");
-    let (parent, name) = split(path)?;
-    let dir = open_dir(parent, false, false, true)?;
-    let file = dir
-        .open_file(
-            name,
-            wit::OpenFileOptions {
-                write: in_place,
-                ..READ_ONLY
-            },
-        )
-        .map_err(from_wit)?;
+    let options = wit::OpenFileOptions {
+        write: in_place,
+        ..READ_ONLY
+    };
+    let file = open_file(path, options)?;
     let content = read_string(&file)?;
     let new = text::replace(
         &content,

@@ -47,15 +47,11 @@ fn search(f: &FileHandle, pattern: &str) -> Result<Array> {
         invert: false,
         max_count: None,
     };
-    Ok(text::grep(&f.0, Access::RedactedFallback, &g)?
-        .into_iter()
-        .map(|(n, line)| {
-            Dynamic::from(Match {
-                line_number: int(n),
-                line_content: line,
-            })
-        })
-        .collect())
+    Ok(Match::array(text::grep(
+        &f.0,
+        Access::RedactedFallback,
+        &g,
+    )?))
 }
 
 fn read_page(f: &FileHandle, o: &ReadPageOptions) -> Result<Array> {

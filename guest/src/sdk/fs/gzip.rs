@@ -167,15 +167,7 @@ pub fn register(engine: &mut Engine) {
             "search_gzip",
             |f: &mut FileHandle, pattern: &str, o: SearchGzipOptions| -> Result<Array> {
                 let s = gzip_search(pattern, &o)?;
-                Ok(search_gzip(&f.0, &s)?
-                    .into_iter()
-                    .map(|(n, line)| {
-                        Dynamic::from(Match {
-                            line_number: int(n),
-                            line_content: line,
-                        })
-                    })
-                    .collect())
+                Ok(Match::array(search_gzip(&f.0, &s)?))
             },
         )
         .register_fn(

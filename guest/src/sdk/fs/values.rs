@@ -5,10 +5,11 @@
 use std::fmt;
 use std::rc::Rc;
 
-use rhai::{Dynamic, Engine, EvalAltResult, Map, Module};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Module};
 
 use super::error::{IoErrorKind, sdk_error};
 use crate::bindings::wrex::sdk::fs as wit;
+use crate::sdk::enums::register_enum;
 
 type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
 
@@ -181,6 +182,12 @@ pub fn ownership(m: &wit::Metadata) -> Ownership {
     }
 }
 
+impl fmt::Display for SizeUnit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
 /// Rex's `SizeUnit`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SizeUnit {
@@ -255,6 +262,19 @@ pub struct Match {
 }
 
 impl Match {
+    /// The matches `(line number, line)` of a search, as a script array of `Match`.
+    pub fn array(matches: Vec<(u64, String)>) -> Array {
+        matches
+            .into_iter()
+            .map(|(n, line)| {
+                Dynamic::from(Match {
+                    line_number: int(n),
+                    line_content: line,
+                })
+            })
+            .collect()
+    }
+
     fn to_map(&self) -> Map {
         let mut map = Map::new();
         map.insert("line_number".into(), Dynamic::from_int(self.line_number));
@@ -279,19 +299,6 @@ impl GzipInfo {
             self.uncompressed as f64 / self.compressed as f64
         }
     }
-}
-
-fn register_entry_type(engine: &mut Engine) {
-    engine.register_type_with_name::<EntryType>("EntryType");
-    engine.register_fn("to_string", |t: &mut EntryType| t.to_string());
-    engine.register_fn("to_debug", |t: &mut EntryType| t.to_string());
-    engine.register_fn("==", |a: &mut EntryType, b: EntryType| *a == b);
-    engine.register_fn("!=", |a: &mut EntryType, b: EntryType| *a != b);
-    let mut module = Module::new();
-    for t in EntryType::ALL {
-        module.set_var(t.name(), t);
-    }
-    engine.register_static_module("EntryType", module.into());
 }
 
 fn register_file_values(engine: &mut Engine) {
@@ -334,15 +341,7 @@ fn register_file_values(engine: &mut Engine) {
 }
 
 fn register_other_values(engine: &mut Engine) {
-    let mut units = Module::new();
-    for unit in SIZE_UNITS {
-        units.set_var(unit.name, unit);
-    }
-    engine
-        .register_type_with_name::<SizeUnit>("SizeUnit")
-        .register_fn("to_string", |u: &mut SizeUnit| u.name.to_string())
-        .register_fn("==", |a: &mut SizeUnit, b: SizeUnit| *a == b)
-        .register_static_module("SizeUnit", units.into());
+    register_enum(engine, "SizeUnit", SIZE_UNITS);
     let mut ranges = Module::new();
     ranges.set_native_fn("min_only", |min: i64, unit: SizeUnit| {
         Ok(SizeRange {
@@ -384,7 +383,7 @@ fn register_other_values(engine: &mut Engine) {
 }
 
 pub fn register(engine: &mut Engine) {
-    register_entry_type(engine);
+    register_enum(engine, "EntryType", EntryType::ALL);
     register_file_values(engine);
     register_other_values(engine);
 }
