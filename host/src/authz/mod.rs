@@ -99,6 +99,43 @@ pub trait DecisionObserver: Send + Sync {
 
 /// Proof that action `A` was authorized. Only [`Authorizer::authorize`] makes one; the
 /// functions that act on the system take the proof of the action that allows them.
+///
+/// A proof is for its own action only:
+///
+/// ```
+/// use wrex::Policy;
+/// use wrex::authz::{Authorizer, Granted};
+/// use wrex::fs::cedar::{FsResource, action::Write};
+///
+/// fn write_to(_proof: &Granted<Write>) {}
+///
+/// let policy = Policy::parse(r#"permit (principal, action, resource);"#).unwrap();
+/// let authz = Authorizer::new(policy, "agent", None);
+/// let write = authz.authorize(Write, &FsResource::File("/tmp/a".into())).unwrap();
+/// write_to(&write);
+/// ```
+///
+/// ```compile_fail,E0308
+/// use wrex::Policy;
+/// use wrex::authz::{Authorizer, Granted};
+/// use wrex::fs::cedar::{FsResource, action::{Read, Write}};
+///
+/// fn write_to(_proof: &Granted<Write>) {}
+///
+/// let policy = Policy::parse(r#"permit (principal, action, resource);"#).unwrap();
+/// let authz = Authorizer::new(policy, "agent", None);
+/// let read = authz.authorize(Read, &FsResource::File("/tmp/a".into())).unwrap();
+/// write_to(&read); // a `read` decision does not allow a write
+/// ```
+///
+/// and cannot be made up:
+///
+/// ```compile_fail,E0423
+/// use wrex::authz::Granted;
+/// use wrex::fs::cedar::action::Write;
+///
+/// let forged: Granted<Write> = Granted(std::marker::PhantomData);
+/// ```
 pub struct Granted<A>(PhantomData<fn() -> A>);
 
 impl<A: Action> fmt::Debug for Granted<A> {
@@ -333,4 +370,83 @@ pub fn entity(
         .collect();
     let parents: HashSet<EntityUid> = parents.into_iter().collect();
     Entity::new(uid, attrs, parents).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::cedar::FsResource;
+    use crate::fs::cedar::action::{Read, Write};
+
+    #[derive(Default)]
+    struct Seen(Mutex<Vec<Decision>>);
+
+    impl DecisionObserver for Seen {
+        fn observe(&self, decision: &Decision) {
+            if let Ok(mut seen) = self.0.lock() {
+                seen.push(decision.clone());
+            }
+        }
+    }
+
+    fn authorizer(text: &str) -> (Authorizer, Arc<Seen>) {
+        let seen = Arc::new(Seen::default());
+        let policy = Policy::parse(text).unwrap();
+        (Authorizer::new(policy, "u", Some(seen.clone())), seen)
+    }
+
+    const READ_TMP: &str = r#"permit (principal, action == file_system::Action::"read", resource in file_system::Dir::"/tmp");"#;
+
+    #[test]
+    fn the_authorizer_counts_its_denials_and_permits_counts_nothing() {
+        let (authz, seen) = authorizer(READ_TMP);
+        let file = FsResource::File("/tmp/a".into());
+        assert!(authz.authorize(Read, &file).is_ok());
+        assert!(authz.authorize(Write, &file).is_err());
+        assert!(
+            authz
+                .authorize(Read, &FsResource::File("/etc/a".into()))
+                .is_err()
+        );
+        assert_eq!(authz.denials(), 2);
+        // `permits` only chooses between checks: no decision recorded, no denial counted.
+        assert!(!authz.permits(Write, &file));
+        assert_eq!(authz.denials(), 2);
+        assert_eq!(seen.0.lock().unwrap().len(), 3);
+    }
+
+    /// A capability that names an action the schema does not declare is denied, with the
+    /// reason shown to the observer, never allowed.
+    #[test]
+    fn an_action_the_schema_does_not_declare_is_denied() {
+        #[derive(Debug)]
+        struct Undeclared;
+        impl Action for Undeclared {
+            const NAMESPACE: &'static str = "file_system";
+            const ID: &'static str = "format_disk";
+            type Resource = FsResource;
+        }
+        let (authz, seen) = authorizer("permit (principal, action, resource);");
+        let denied = authz
+            .authorize(Undeclared, &FsResource::Dir("/".into()))
+            .unwrap_err();
+        assert_eq!(denied.action, "file_system::Action::\"format_disk\"");
+        assert_eq!(authz.denials(), 1);
+        let seen = seen.0.lock().unwrap();
+        assert!(!seen[0].allowed);
+        assert!(seen[0].errors[0].contains("no action"), "{:?}", seen[0]);
+    }
+
+    /// The entity store built for a resource is reused: a second decision about it gives the
+    /// same answer (and a different resource is not confused with it).
+    #[test]
+    fn decisions_about_the_same_resource_agree() {
+        let (authz, _) = authorizer(READ_TMP);
+        let inside = FsResource::File("/tmp/x".into());
+        let outside = FsResource::File("/var/x".into());
+        for _ in 0..2 {
+            assert!(authz.authorize(Read, &inside).is_ok());
+            assert!(authz.authorize(Read, &outside).is_err());
+        }
+    }
 }
