@@ -7,7 +7,7 @@ wasmtime::component::bindgen!({
     world: "script",
     imports: { default: trappable },
     trappable_error_type: {
-        "wrex:sdk/fs.error" => crate::fs::FsError,
+        "wrex:sdk/fs.error" => crate::fs::error::FsError,
     },
     with: {
         "wrex:sdk/fs.dir": crate::fs::resources::DirRes,

@@ -3,7 +3,8 @@
 
 use rustix::fs::{Gid, Mode, Uid};
 
-use super::{FsError, FsResult, path};
+use super::error::{FsError, FsResult};
+use super::path;
 use crate::bindings::wit_fs as wit;
 
 /// A permission mode from the guest: at most `0o7777`.

@@ -9,15 +9,17 @@ use wasmtime::component::Resource;
 use super::args::{checked_mode, owner_ids, validate_link_target};
 use super::cedar::FsResource;
 use super::cedar::action::{Chmod, Chown, Create, Delete, Open, Read, Stat};
+use super::error::{FsError, FsResult, not_a_file};
 use super::moves::Source;
 use super::path::{join, normalize_absolute, validate_name};
+use super::resources::{DirRes, FileRes, SymlinkRes};
 use super::sys::{
     self, dup_dir, ensure_same, file_type, lstat_at, metadata_at, metadata_of, mkdir_at,
     open_dir_at, read_entries, read_symlink, symlink_at, unlink_at,
 };
 use super::tree::{self, Change, MAX_TREE_ENTRIES};
+use super::view::FsView;
 use super::walk::Walk;
-use super::{DirRes, FileRes, FsError, FsResult, FsView, SymlinkRes, not_a_file};
 use crate::authz::{Action, Granted};
 use crate::bindings::wit_fs as wit;
 

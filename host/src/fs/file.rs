@@ -14,18 +14,25 @@ use super::cedar::action::{
     Chmod, Chown, Create, Delete, Open, Read, RedactedRead, SetXAttr, Stat, Write,
 };
 use super::cedar::{FsResource, xattr_context};
+use super::error::{FsError, FsResult, not_a_file};
 use super::moves::Source;
 use super::path::{join, validate_name};
 use super::redact::{MAX_REDACTED_BYTES, redact};
+use super::resources::{DirRes, FileRes};
 use super::sys::{
     self, CopyEnds, CopyMeta, Opening, allocate, append_file, chmod_fd, chown_fd, copy_replace,
     create_file_at, dir_from_fd, dup_dir, ensure_same, fstat, get_xattr, metadata_of, open_at,
     overwrite, read_chunk, read_symlink, replace_file, set_len, set_xattr, unlink_at,
 };
+use super::view::FsView;
+use super::walk::MAX_LINKS;
 use super::walk::{Walk, too_many_links};
-use super::{DirRes, FileRes, FsError, FsResult, FsView, MAX_LINKS, MAX_READ_CHUNK, not_a_file};
 use crate::authz::Granted;
 use crate::bindings::wit_fs as wit;
+
+/// Most bytes served by one `read` call, whatever the guest asks for: a guest-supplied length
+/// must not make the host allocate without bound.
+pub const MAX_READ_CHUNK: u32 = 4 << 20;
 
 /// The access flags of a handle opened for `read` and/or `write`.
 fn access(readable: bool, writable: bool) -> OFlags {

@@ -10,12 +10,14 @@ use wasmtime::component::Resource;
 
 use super::cedar::action::{Create, Delete, Move};
 use super::cedar::{Destination, FsResource};
+use super::error::{FsError, FsResult, not_a_file};
 use super::path::join;
+use super::resources::DirRes;
 use super::sys::{
     CopyEnds, CopyMeta, Renamed, copy_replace, dup_dir, ensure_same, exists_at, file_type, fstat,
     lstat_at, rename, unlink_at,
 };
-use super::{DirRes, FsError, FsResult, FsView, not_a_file};
+use super::view::FsView;
 use crate::authz::Granted;
 use crate::bindings::wit_fs as wit;
 

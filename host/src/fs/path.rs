@@ -1,7 +1,7 @@
 //! Path and name hygiene. Every path a guest passes is validated and normalized here before
 //! it is used as a Cedar resource id or touches the file system.
 
-use super::FsError;
+use super::error::FsError;
 
 /// Longest path accepted (Linux `PATH_MAX`).
 pub const MAX_PATH: usize = 4096;

@@ -7,9 +7,11 @@ use rustix::fs::OFlags;
 
 use super::cedar::FsResource;
 use super::cedar::action::{Open, Read};
+use super::error::{FsError, FsResult};
+use super::path;
 use super::sys::{open_at, read_chunk};
+use super::view::FsView;
 use super::walk::Walk;
-use super::{FsError, FsResult, FsView, path};
 use crate::bindings::wit_fs as wit;
 
 /// Largest file a redacted read serves (the host holds it whole while redacting).

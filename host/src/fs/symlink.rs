@@ -8,8 +8,10 @@ use wasmtime::component::Resource;
 use super::args::owner_ids;
 use super::cedar::FsResource;
 use super::cedar::action::{Chown, Read, Stat};
+use super::error::FsResult;
+use super::resources::SymlinkRes;
 use super::sys::{chown_at, dup_dir, identity_at, metadata_at, read_symlink, replaced};
-use super::{FsResult, FsView, SymlinkRes};
+use super::view::FsView;
 use crate::bindings::wit_fs as wit;
 
 impl FsView<'_> {

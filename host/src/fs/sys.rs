@@ -15,10 +15,10 @@ use cap_std::fs::Dir;
 use rustix::fs::{AtFlags, FallocateFlags, FileType, Gid, Mode, OFlags, RenameFlags, Stat, Uid};
 use rustix::io::Errno;
 
-use super::FsError;
 use super::cedar::action::{
     Chmod, Chown, Create, Delete, Move, Open, Read, RedactedRead, SetXAttr, Write as WriteAction,
 };
+use super::error::FsError;
 use crate::authz::{Action, Granted};
 use crate::bindings::wit_fs as wit;
 use crate::limits::Meter;

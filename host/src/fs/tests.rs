@@ -5,7 +5,9 @@ use std::path::Path;
 
 use wasmtime::component::Resource;
 
-use super::{DirRes, FileRes, FsError, MAX_READ_CHUNK};
+use super::MAX_READ_CHUNK;
+use super::error::FsError;
+use super::resources::{DirRes, FileRes};
 use super::{FsConfig, FsCtx};
 use crate::authz::{Authorizer, Policy};
 use crate::bindings::wit_fs::{Error, HostDir, HostFile, OpenDirOptions, OpenFileOptions};

@@ -7,11 +7,12 @@ use rustix::fs::{FileType, Gid, Mode, OFlags, Uid};
 use rustix::io::Errno;
 
 use super::cedar::action::{Chmod, Chown};
+use super::error::FsError;
+use super::path;
 use super::sys::{
     self, DIR_FLAGS, Removal, chmod_fd, chown_at, chown_fd, file_type, lstat_at, open_dir_at,
     read_entries, unlink_at,
 };
-use super::{FsError, path};
 use crate::authz::Granted;
 use crate::bindings::wit_fs as wit;
 

@@ -14,8 +14,10 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 
 use super::cedar::action::{Create, Open};
+use super::error::FsError;
+use super::path;
+use super::resources::DirRes;
 use super::sys::{DIR_FLAGS, mkdir_at, read_symlink};
-use super::{DirRes, FsError, path};
 use crate::authz::Granted;
 use crate::bindings::wit_fs as wit;
 

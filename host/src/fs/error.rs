@@ -1,0 +1,77 @@
+//! The error type of the file-system host functions: an error the guest sees, or a trap.
+
+use std::io;
+
+use crate::authz::Denied;
+use crate::bindings::wit_fs as wit;
+
+/// The error type of the `fs` host functions: either an error the guest sees (`wit::Error`),
+/// or a trap (a broken host invariant or a bad resource handle) that ends the run.
+#[derive(Debug)]
+pub(crate) enum FsError {
+    /// An error the guest sees and a script can catch.
+    Guest(wit::Error),
+    /// A trap: the run ends.
+    Trap(wasmtime::Error),
+}
+
+impl FsError {
+    pub(crate) fn invalid_path(message: String) -> Self {
+        Self::Guest(wit::Error::InvalidPath(message))
+    }
+
+    pub(crate) fn invalid_argument(message: String) -> Self {
+        Self::Guest(wit::Error::InvalidArgument(message))
+    }
+
+    pub(crate) fn not_found(message: String) -> Self {
+        Self::Guest(wit::Error::NotFound(message))
+    }
+
+    /// An operating-system error while working on `path`.
+    pub(crate) fn io(err: impl Into<io::Error>, path: &str) -> Self {
+        let err: io::Error = err.into();
+        let message = format!("{err}: `{path}`");
+        Self::Guest(match err.kind() {
+            io::ErrorKind::NotFound => wit::Error::NotFound(message),
+            io::ErrorKind::AlreadyExists => wit::Error::AlreadyExists(message),
+            io::ErrorKind::NotADirectory => wit::Error::NotADirectory(message),
+            io::ErrorKind::IsADirectory => wit::Error::NotAFile(message),
+            io::ErrorKind::DirectoryNotEmpty => wit::Error::DirectoryNotEmpty(message),
+            _ => wit::Error::Io(message),
+        })
+    }
+}
+
+impl From<Denied> for FsError {
+    fn from(d: Denied) -> Self {
+        Self::Guest(wit::Error::AccessDenied(wit::Denial {
+            principal: d.principal,
+            action: d.action,
+            resource_type: d.resource_type,
+            resource_id: d.resource_id,
+        }))
+    }
+}
+
+impl From<wasmtime::Error> for FsError {
+    fn from(e: wasmtime::Error) -> Self {
+        Self::Trap(e)
+    }
+}
+
+impl From<wasmtime::component::ResourceTableError> for FsError {
+    fn from(e: wasmtime::component::ResourceTableError) -> Self {
+        Self::Trap(wasmtime::Error::new(e))
+    }
+}
+
+/// The result of a file-system host function.
+pub(crate) type FsResult<T> = Result<T, FsError>;
+
+/// The error for a target that is not a regular file.
+pub(crate) fn not_a_file(path: &str) -> FsError {
+    FsError::Guest(wit::Error::NotAFile(format!(
+        "argument is not a file: `{path}` is not a regular file"
+    )))
+}
