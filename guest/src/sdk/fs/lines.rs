@@ -1,5 +1,5 @@
-//! Streaming reads of host files: a byte reader (`std::io::Read`) and a line reader, both
-//! fetching bounded chunks through the `read` import. A script can therefore grep, count or
+//! Reads of host files: whole files (`read_all`, `read_string`), a byte reader
+//! (`std::io::Read`) and a line reader, all fetching bounded chunks through the `read` import. A script can therefore grep, count or
 //! tail a file larger than the guest's memory cap: only one chunk and the lines a helper keeps
 //! are in memory at a time.
 

@@ -1,6 +1,7 @@
 //! The SDK's value types for files and directories, as scripts see them: `EntryType`,
-//! `DirEntry`, `Metadata`, `Ownership`, `SizeUnit`, `SizeRange`, `Match`, `WordCount`,
-//! `GzipInfo`, `DiskUsageEntry`.
+//! `DirEntry`, `Metadata`, `Ownership`, `SizeUnit`, `SizeRange`, `Match`, `GzipInfo`. (The
+//! values that come with one helper live with it: `WordCount` in `file.rs`,
+//! `DiskUsageResult` and `DiskUsageEntry` in `dir.rs`.)
 
 use std::fmt;
 use std::rc::Rc;
