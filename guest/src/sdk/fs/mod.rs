@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `error` | `IoErrorKind` and the conversion of `wrex:sdk/fs` errors |
 //! | `path` | the one path join and split |
-//! | `values` | `EntryType`, `DirEntry`, `Metadata`, `Ownership`, `SizeUnit`, `SizeRange`, `Match`, `WordCount`, `GzipInfo` |
+//! | `values` | `EntryType`, `DirEntry`, `Metadata`, `Ownership`, `SizeUnit`, `SizeRange`, `Match`, `GzipInfo` |
 //! | `options` | every option builder (`DirConfig`, `OpenFileOptions`, `FindOptions` …) |
 //! | `handles` | `DirHandle`, `FileHandle`, `SymlinkHandle`: open, list, read, write, metadata, delete |
 //! | `file`, `dir` | the other handle methods (lines, search, copy, move, chmod, find, disk usage …) |
