@@ -3,7 +3,6 @@
 use std::os::fd::AsFd;
 
 use rustix::fs::FileType;
-use rustix::io::Errno;
 use wasmtime::component::Resource;
 
 use super::args::{checked_mode, owner_ids, validate_link_target};
@@ -14,8 +13,8 @@ use super::moves::Source;
 use super::path::{join, normalize_absolute, validate_name};
 use super::resources::{DirRes, FileRes, SymlinkRes};
 use super::sys::{
-    self, dup_dir, ensure_same, file_type, lstat_at, metadata_at, metadata_of, mkdir_at,
-    open_dir_at, read_entries, read_symlink, symlink_at, unlink_at,
+    self, dup_dir, ensure_same, file_type, lstat_at, lstat_if_exists, metadata_at, metadata_of,
+    mkdir_at, open_dir_at, read_entries, read_symlink, symlink_at, unlink_at,
 };
 use super::tree::{self, Change, MAX_TREE_ENTRIES};
 use super::view::FsView;
@@ -271,22 +270,12 @@ impl wit::HostDir for FsView<'_> {
         let path = join(&self.table.get(&dir)?.path, &name);
         let granted = self.authorize(Create, FsResource::File(path.clone()))?;
         let parent = self.dir_fd(&dir, &path)?;
-        if force {
-            match rustix::fs::statat(
-                parent.as_fd(),
-                name.as_str(),
-                rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
-            ) {
-                Ok(st) => {
-                    if file_type(&st) == FileType::Directory {
-                        return Err(not_a_file(&path));
-                    }
-                    let delete = self.authorize(Delete, FsResource::File(path.clone()))?;
-                    unlink_at(&delete, parent.as_fd(), &name, false, &path)?;
-                }
-                Err(Errno::NOENT) => {}
-                Err(e) => return Err(FsError::io(e, &path)),
+        if force && let Some(st) = lstat_if_exists(parent.as_fd(), &name, &path)? {
+            if file_type(&st) == FileType::Directory {
+                return Err(not_a_file(&path));
             }
+            let delete = self.authorize(Delete, FsResource::File(path.clone()))?;
+            unlink_at(&delete, parent.as_fd(), &name, false, &path)?;
         }
         symlink_at(&granted, &target, parent.as_fd(), &name, &path)
     }

@@ -165,9 +165,7 @@ impl FsView<'_> {
         if sys::file_type(&st) != FileType::RegularFile {
             return Err(not_a_file(&resolved));
         }
-        let fl = rustix::fs::fcntl_getfl(&fd).map_err(|e| FsError::io(e, &resolved))?;
-        rustix::fs::fcntl_setfl(&fd, fl - OFlags::NONBLOCK)
-            .map_err(|e| FsError::io(e, &resolved))?;
+        sys::clear_nonblock(fd.as_fd(), &resolved)?;
         Ok(FileRes {
             file: std::fs::File::from(fd),
             dir: parent,

@@ -24,7 +24,7 @@ use crate::bindings::wit_fs as wit;
 use crate::limits::Meter;
 
 /// Flags of every directory the capability opens: never through a symlink.
-pub(crate) const DIR_FLAGS: OFlags = OFlags::RDONLY
+const DIR_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::DIRECTORY)
     .union(OFlags::NOFOLLOW)
     .union(OFlags::CLOEXEC);
@@ -140,7 +140,26 @@ pub(crate) fn read_symlink(
 
 /// Opens the directory `name` in `dir`, never through a symlink.
 pub(crate) fn open_dir_at(dir: BorrowedFd<'_>, name: &str, path: &str) -> Result<OwnedFd, FsError> {
-    rustix::fs::openat(dir, name, DIR_FLAGS, Mode::empty()).map_err(|e| FsError::io(e, path))
+    try_open_dir_at(dir, name).map_err(|e| FsError::io(e, path))
+}
+
+/// [`open_dir_at`] with the raw error, for callers that treat some errors (a symlink, a
+/// missing entry) as answers rather than failures.
+pub(crate) fn try_open_dir_at(dir: BorrowedFd<'_>, name: &str) -> rustix::io::Result<OwnedFd> {
+    rustix::fs::openat(dir, name, DIR_FLAGS, Mode::empty())
+}
+
+/// `lstat` of the entry `name` in `dir`; `None` when there is no such entry.
+pub(crate) fn lstat_if_exists(
+    dir: BorrowedFd<'_>,
+    name: &str,
+    path: &str,
+) -> Result<Option<Stat>, FsError> {
+    match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) => Ok(Some(st)),
+        Err(Errno::NOENT) => Ok(None),
+        Err(e) => Err(FsError::io(e, path)),
+    }
 }
 
 pub(crate) fn entry_type(mode: u32) -> wit::EntryType {
@@ -300,6 +319,13 @@ pub(crate) fn create_file_at(
 ) -> rustix::io::Result<OwnedFd> {
     let flags = flags | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(mode))
+}
+
+/// Clears `O_NONBLOCK` on a descriptor opened with it (so that opening a FIFO could not block
+/// the host).
+pub(crate) fn clear_nonblock(fd: BorrowedFd<'_>, path: &str) -> Result<(), FsError> {
+    let fl = rustix::fs::fcntl_getfl(fd).map_err(|e| FsError::io(e, path))?;
+    rustix::fs::fcntl_setfl(fd, fl - OFlags::NONBLOCK).map_err(|e| FsError::io(e, path))
 }
 
 /// Reads up to `want` bytes at `offset`, filling the buffer unless the file ends.

@@ -10,8 +10,8 @@ use super::cedar::action::{Chmod, Chown};
 use super::error::FsError;
 use super::path;
 use super::sys::{
-    self, DIR_FLAGS, Removal, chmod_fd, chown_at, chown_fd, file_type, lstat_at, open_dir_at,
-    read_entries, unlink_at,
+    self, Removal, chmod_fd, chown_at, chown_fd, file_type, lstat_at, open_dir_at, read_entries,
+    try_open_dir_at, unlink_at,
 };
 use crate::authz::Granted;
 use crate::bindings::wit_fs as wit;
@@ -154,7 +154,7 @@ pub(crate) fn change(
     for item in plan {
         let child = path::join(dir_path, &item.name);
         if item.is_dir {
-            let fd = match rustix::fs::openat(dir, item.name.as_str(), DIR_FLAGS, Mode::empty()) {
+            let fd = match try_open_dir_at(dir, &item.name) {
                 Ok(fd) => fd,
                 Err(Errno::LOOP | Errno::NOTDIR) => continue,
                 Err(e) => return Err(FsError::io(e, &child)),

@@ -17,7 +17,7 @@ use super::cedar::action::{Create, Open};
 use super::error::FsError;
 use super::path;
 use super::resources::DirRes;
-use super::sys::{DIR_FLAGS, mkdir_at, read_symlink};
+use super::sys::{mkdir_at, open_dir_at, read_symlink, try_open_dir_at};
 use crate::authz::Granted;
 use crate::bindings::wit_fs as wit;
 
@@ -33,7 +33,7 @@ enum Step {
 }
 
 fn step(dir: BorrowedFd<'_>, name: &str, path: &str) -> Result<Step, FsError> {
-    match rustix::fs::openat(dir, name, DIR_FLAGS, rustix::fs::Mode::empty()) {
+    match try_open_dir_at(dir, name) {
         Ok(fd) => Ok(Step::Dir(fd)),
         Err(Errno::NOENT) => Ok(Step::Missing),
         Err(Errno::LOOP | Errno::NOTDIR) => match read_symlink(dir, name, path)? {
@@ -106,8 +106,7 @@ pub(crate) fn walk(
     how: Walk,
     authorize_create: &mut dyn FnMut(&str) -> Result<Granted<Create>, FsError>,
 ) -> Result<Walked, FsError> {
-    let root = rustix::fs::openat(root, ".", DIR_FLAGS, rustix::fs::Mode::empty())
-        .map_err(|e| FsError::io(e, "/"))?;
+    let root = open_dir_at(root, ".", "/")?;
     let mut stack: Vec<(String, OwnedFd)> = vec![(String::new(), root)];
     let mut queue: VecDeque<String> = path.split('/').map(str::to_string).collect();
     let mut links = 0;
@@ -138,7 +137,7 @@ pub(crate) fn walk(
                 }
                 let create = authorize_create(&target)?;
                 mkdir_at(&create, current.as_fd(), &component, true, &target)?;
-                let fd = super::sys::open_dir_at(current.as_fd(), &component, &target)?;
+                let fd = open_dir_at(current.as_fd(), &component, &target)?;
                 stack.push((component, fd));
             }
             Step::Symlink(link) => {
