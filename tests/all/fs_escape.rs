@@ -3,7 +3,9 @@
 
 use wrex::ScriptArgs;
 
-use crate::util::{SECRET, Sandbox, assert_denied, assert_script_error, message, runtime, script};
+use crate::util::{
+    SECRET, Sandbox, assert_denied, assert_no_secret_leaked, assert_script_error, runtime, script,
+};
 
 fn run_named(sb: &Sandbox, script_name: &str, name: &str, policy: &str) -> wrex::RunOutcome {
     let mut args = ScriptArgs::new();
@@ -15,14 +17,7 @@ fn run_named(sb: &Sandbox, script_name: &str, name: &str, policy: &str) -> wrex:
 
 #[track_caller]
 fn assert_secret_safe(sb: &Sandbox, out: &wrex::RunOutcome) {
-    assert!(
-        !out.output.contains("TOP SECRET"),
-        "secret leaked: {out:#?}"
-    );
-    assert!(
-        !message(out).contains("TOP SECRET"),
-        "secret leaked: {out:#?}"
-    );
+    assert_no_secret_leaked(out);
     assert_eq!(
         sb.read("outside/secret.txt").as_deref(),
         Some(SECRET),

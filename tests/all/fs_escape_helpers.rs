@@ -6,22 +6,15 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::util::tree;
 use crate::util::{
-    SECRET, Sandbox, Tar, assert_denied, assert_success, gzip, message, runtime, script, tar,
+    SECRET, Sandbox, Tar, assert_denied, assert_no_secret_leaked, assert_success, gzip, message,
+    runtime, script, tar, tree,
 };
 
 /// Nothing of the secret reached the script, and everything outside `allowed` is unchanged.
 #[track_caller]
 fn assert_outside_untouched(sb: &Sandbox, before: &[String], out: &wrex::RunOutcome) {
-    assert!(
-        !out.output.contains("TOP SECRET"),
-        "secret leaked: {out:#?}"
-    );
-    assert!(
-        !message(out).contains("TOP SECRET"),
-        "secret leaked: {out:#?}"
-    );
+    assert_no_secret_leaked(out);
     let outside = |t: &[String]| -> Vec<String> {
         t.iter()
             .filter(|l| !l.starts_with(&format!("{}/allowed", sb.root)))

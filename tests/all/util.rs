@@ -144,6 +144,19 @@ impl Sandbox {
     }
 }
 
+/// Nothing of the sandbox's secret reached the script's output or error message.
+#[track_caller]
+pub fn assert_no_secret_leaked(out: &RunOutcome) {
+    assert!(
+        !out.output.contains("TOP SECRET"),
+        "secret leaked: {out:#?}"
+    );
+    assert!(
+        !message(out).contains("TOP SECRET"),
+        "secret leaked: {out:#?}"
+    );
+}
+
 pub fn message(outcome: &RunOutcome) -> &str {
     outcome.error.as_ref().map_or("", |e| e.message.as_str())
 }
