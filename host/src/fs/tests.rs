@@ -47,15 +47,15 @@ impl Fixture {
             "permit (principal, action in [{list}], resource in file_system::Dir::{:?});",
             self.path("ok")
         );
-        let authz = Authorizer::new(Policy::parse(&text).unwrap(), "tester", None);
-        HostState::new(
-            authz,
-            FsCtx::open(&FsConfig::default()).unwrap(),
-            LogLevel::Info,
-            Limits::default(),
-            None,
-        )
+        state_for(&text)
     }
+}
+
+/// A host state for the principal `tester` under the policy `text`, with the host's `/`.
+fn state_for(text: &str) -> HostState {
+    let authz = Authorizer::new(Policy::parse(text).unwrap(), "tester", None);
+    let fs = FsCtx::open(&FsConfig::default()).unwrap();
+    HostState::new(authz, fs, LogLevel::Info, Limits::default(), None)
 }
 
 const DIR: OpenDirOptions = OpenDirOptions {
@@ -324,14 +324,7 @@ fn recursive_chmod_authorizes_every_entry_before_changing_any() {
         fx.path("ok"),
         fx.path("ok/deep/er/z.txt")
     );
-    let authz = Authorizer::new(Policy::parse(&text).unwrap(), "tester", None);
-    let mut st = HostState::new(
-        authz,
-        FsCtx::open(&FsConfig::default()).unwrap(),
-        LogLevel::Info,
-        Limits::default(),
-        None,
-    );
+    let mut st = state_for(&text);
     let before: Vec<u32> = ["ok", "ok/a.txt", "ok/deep", "ok/deep/er/z.txt"]
         .iter()
         .map(|p| mode_of(&fx.path(p)))
@@ -383,14 +376,7 @@ fn move_carries_the_destination_context_and_never_replaces_silently() {
         ok = fx.path("ok"),
         inn = fx.path("ok/in"),
     );
-    let authz = Authorizer::new(Policy::parse(&text).unwrap(), "tester", None);
-    let mut st = HostState::new(
-        authz,
-        FsCtx::open(&FsConfig::default()).unwrap(),
-        LogLevel::Info,
-        Limits::default(),
-        None,
-    );
+    let mut st = state_for(&text);
     let ok = HostDir::open(&mut st.fs(), fx.path("ok"), DIR).unwrap();
     let inn = HostDir::open(&mut st.fs(), fx.path("ok/in"), DIR).unwrap();
     let a = HostDir::open_file(&mut st.fs(), borrow(&ok), "a.txt".into(), READ).unwrap();
