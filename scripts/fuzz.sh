@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 seconds=${1:-120}
-for target in args_json policy_load script_run; do
+for target in args_json policy_load policy_nesting script_run; do
   echo "== $target"
   # -timeout is per input; the first script_run input builds the runtime (compiling the
   # guest on a cold cache), so it is generous.

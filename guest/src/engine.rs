@@ -92,6 +92,7 @@ fn run_with(
             } else {
                 FailureKind::Compile
             },
+            denial: None,
             message: format_error(&err),
         }
     })?;
@@ -102,6 +103,7 @@ fn run_with(
             if max != 0 && output.len() > max {
                 return Err(Failure {
                     kind: FailureKind::LimitExceeded,
+                    denial: None,
                     message: format!(
                         "Limit exceeded: output ({} bytes, the maximum is {max})",
                         output.len()
@@ -110,16 +112,20 @@ fn run_with(
             }
             Ok(output)
         }
-        Err(err) => Err(Failure {
-            kind: if limit_name(innermost(&err)).is_some() {
-                FailureKind::LimitExceeded
-            } else if is_access_denied(innermost(&err)) {
-                FailureKind::AccessDenied
-            } else {
-                FailureKind::Runtime
-            },
-            message: format_error(&err),
-        }),
+        Err(err) => {
+            let denial = denial_id(innermost(&err));
+            Err(Failure {
+                kind: if limit_name(innermost(&err)).is_some() {
+                    FailureKind::LimitExceeded
+                } else if denial.is_some() {
+                    FailureKind::AccessDenied
+                } else {
+                    FailureKind::Runtime
+                },
+                denial,
+                message: format_error(&err),
+            })
+        }
     }
 }
 
@@ -187,14 +193,13 @@ fn innermost(err: &EvalAltResult) -> &EvalAltResult {
 }
 
 /// Formats an error the way Rex's runner does: an SDK error as
-/// Whether an uncaught error is an SDK access denial of any capability. The host confirms this
-/// against its own record of denials, so a script cannot make a denial up.
-fn is_access_denied(err: &EvalAltResult) -> bool {
+/// The host's id of the denial an uncaught error is, if it is an SDK access denial the host
+/// raised (of any capability). The host confirms this against its own record of denials, so a
+/// script cannot make a denial up.
+fn denial_id(err: &EvalAltResult) -> Option<u32> {
     match err {
-        EvalAltResult::ErrorRuntime(value, _) => {
-            sdk::describe_error(value).is_some_and(|d| d.denied)
-        }
-        _ => false,
+        EvalAltResult::ErrorRuntime(value, _) => sdk::describe_error(value)?.denial,
+        _ => None,
     }
 }
 

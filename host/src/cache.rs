@@ -19,7 +19,8 @@ use wasmtime::component::Component;
 
 include!(concat!(env!("OUT_DIR"), "/guest.rs"));
 
-fn cache_dir() -> Option<PathBuf> {
+/// The compiled-guest cache directory, `None` when caching is off.
+pub(crate) fn cache_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("WREX_CACHE_DIR") {
         if dir == "off" || dir.is_empty() {
             return None;

@@ -5,14 +5,14 @@
 //! | `timeout` | epoch interruption (every 10 ms) and every host call | `TIMEOUT_EXCEEDED` |
 //! | `memory` | the store's resource limiter (linear-memory growth) | `MEMORY_EXCEEDED` |
 //! | `max_operations`, `max_call_depth`, `max_expr_depth`, `max_string_size`, `max_array_size`, `max_map_size`, `max_output` | the Rhai engine in the guest | `LIMIT_EXCEEDED` |
-//! | `max_host_calls`, `max_read_bytes`, `max_write_bytes` | every host call | `LIMIT_EXCEEDED` |
+//! | `max_host_calls`, `max_read_bytes`, `max_write_bytes`, `max_handles` | every host call | `LIMIT_EXCEEDED` |
 //! | `max_script_bytes` | before the run | `LIMIT_EXCEEDED` |
 //!
 //! Host-side limits end the run with a trap, so a script cannot `catch` them; the guest's
 //! Rhai limit errors are not catchable either.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::bindings::wit_runner;
@@ -46,6 +46,9 @@ pub struct Limits {
     pub max_write_bytes: u64,
     /// Length of the script source, in bytes.
     pub max_script_bytes: usize,
+    /// Handles (open files, directories, symlinks) a script holds at once. Each is a host
+    /// descriptor, shared by every run of the process.
+    pub max_handles: u32,
 }
 
 impl Default for Limits {
@@ -68,6 +71,7 @@ impl Default for Limits {
             max_read_bytes: 1 << 30,
             max_write_bytes: 1 << 30,
             max_script_bytes: 8 << 20,
+            max_handles: 256,
         }
     }
 }
@@ -90,6 +94,7 @@ impl Limits {
             max_read_bytes: 0,
             max_write_bytes: 0,
             max_script_bytes: 0,
+            max_handles: 0,
         }
     }
 
@@ -129,16 +134,61 @@ impl std::fmt::Display for Exceeded {
     }
 }
 
+/// The run's deadline and cancellation, shareable with host work that runs long (recursive
+/// operations, copies, walks): it checks [`Clock::check`] as it goes, so a deadline or a
+/// SIGTERM stops it between two entries, not after the whole operation.
+#[derive(Debug, Clone)]
+pub(crate) struct Clock {
+    deadline: Instant,
+    timeout: Duration,
+    cancel: Option<Arc<AtomicBool>>,
+    /// The first limit that ended the run (set once, by whoever saw it first).
+    stopped: Arc<OnceLock<Exceeded>>,
+}
+
+impl Clock {
+    fn new(timeout: Duration, cancel: Option<Arc<AtomicBool>>) -> Self {
+        Self {
+            deadline: Instant::now() + timeout,
+            timeout,
+            cancel,
+            stopped: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Records `e` as what ended the run (unless something already did) and returns it as a
+    /// trap.
+    fn stop(&self, e: Exceeded) -> wasmtime::Error {
+        let error = wasmtime::format_err!("{e}");
+        let _ = self.stopped.set(e);
+        error
+    }
+
+    /// Fails once the run is cancelled or past its deadline. Cheap enough to call per entry.
+    pub(crate) fn check(&self) -> wasmtime::Result<()> {
+        if self
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            return Err(self.stop(Exceeded::Cancelled));
+        }
+        if Instant::now() >= self.deadline {
+            return Err(self.stop(Exceeded::Timeout(self.timeout)));
+        }
+        Ok(())
+    }
+}
+
 /// Meters one run; lives in the store.
 #[derive(Debug)]
 pub(crate) struct Meter {
     limits: Limits,
-    deadline: Instant,
-    cancel: Option<Arc<AtomicBool>>,
+    clock: Clock,
     host_calls: u64,
     read: u64,
     written: u64,
-    pub(crate) exceeded: Option<Exceeded>,
+    handles: u64,
 }
 
 fn over(used: u64, max: u64) -> bool {
@@ -148,35 +198,32 @@ fn over(used: u64, max: u64) -> bool {
 impl Meter {
     pub(crate) fn new(limits: Limits, cancel: Option<Arc<AtomicBool>>) -> Self {
         Self {
-            deadline: Instant::now() + limits.timeout,
+            clock: Clock::new(limits.timeout, cancel),
             limits,
-            cancel,
             host_calls: 0,
             read: 0,
             written: 0,
-            exceeded: None,
+            handles: 0,
         }
     }
 
     fn fail(&mut self, e: Exceeded) -> wasmtime::Error {
-        let error = wasmtime::format_err!("{e}");
-        self.exceeded.get_or_insert(e);
-        error
+        self.clock.stop(e)
+    }
+
+    /// The limit that ended the run, if one did.
+    pub(crate) fn exceeded(&self) -> Option<&Exceeded> {
+        self.clock.stopped.get()
+    }
+
+    /// The run's deadline and cancellation, for host work that runs long.
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Checked every epoch tick and on every host call.
     pub(crate) fn check_time(&mut self) -> wasmtime::Result<()> {
-        if self
-            .cancel
-            .as_ref()
-            .is_some_and(|c| c.load(Ordering::Relaxed))
-        {
-            return Err(self.fail(Exceeded::Cancelled));
-        }
-        if Instant::now() >= self.deadline {
-            return Err(self.fail(Exceeded::Timeout(self.limits.timeout)));
-        }
-        Ok(())
+        self.clock.check()
     }
 
     /// Counts one host call.
@@ -187,6 +234,24 @@ impl Meter {
             return Err(self.fail(Exceeded::Limit("host calls", self.limits.max_host_calls)));
         }
         Ok(())
+    }
+
+    /// Counts a handle given to the guest.
+    pub(crate) fn open_handle(&mut self) -> wasmtime::Result<()> {
+        self.handles += 1;
+        if over(self.handles, u64::from(self.limits.max_handles)) {
+            self.handles -= 1;
+            return Err(self.fail(Exceeded::Limit(
+                "open handles",
+                u64::from(self.limits.max_handles),
+            )));
+        }
+        Ok(())
+    }
+
+    /// Counts a handle the guest dropped.
+    pub(crate) fn close_handle(&mut self) {
+        self.handles = self.handles.saturating_sub(1);
     }
 
     pub(crate) fn charge_read(&mut self, bytes: usize) -> wasmtime::Result<()> {

@@ -249,6 +249,68 @@ fn bad_policies_are_refused_with_location() {
     assert_early(&out, "INTERNAL_EXCEPTION", "raed");
 }
 
+/// A policy that nests 1,000 parentheses aborted wrex with a stack overflow (no JSON); it is
+/// refused as a load error naming its place.
+#[test]
+fn a_deeply_nested_policy_is_refused_not_a_crash() {
+    let out = wrex(&[
+        "-s",
+        "examples/hello/hello.rhai",
+        "-p",
+        "tests/policies/invalid/deep_nesting.cedar",
+    ]);
+    assert_early(
+        &out,
+        "INTERNAL_EXCEPTION",
+        "tests/policies/invalid/deep_nesting.cedar:2:",
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nesting deeper than 64"));
+}
+
+/// Script text reaches a terminal escaped: no escape sequence, carriage return or fake log
+/// line of the script's is printed raw in human output.
+#[test]
+fn human_output_escapes_control_characters() {
+    let out = wrex(&[
+        "-s",
+        "tests/scripts/host/terminal_tricks.rhai",
+        "-p",
+        "examples/hello/policy.cedar",
+        "-o",
+        "human",
+        "-v",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\r'),
+        "{stdout:?}"
+    );
+    assert!(stdout.contains("\\u{1b}]0;pwned"), "{stdout}");
+    // The log entry stays on its line; no line of output starts like a log entry.
+    assert!(stdout.contains("log\\n[ERROR] fake"), "{stdout}");
+    assert!(
+        !stdout.lines().any(|l| l.starts_with("[ERROR]")),
+        "{stdout}"
+    );
+}
+
+/// wrex's own diagnostics carry no colour codes when stderr is not a terminal.
+#[test]
+fn diagnostics_are_plain_text_when_captured() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wrex"))
+        .arg("run")
+        .args(HELLO)
+        .arg("json")
+        .env("WREX_LOG", "debug")
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("authorization decision"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+}
+
 #[test]
 fn bad_arguments_are_refused() {
     let out = wrex(&[

@@ -415,6 +415,33 @@ fn extract_archive_refuses_tar_slip_and_extracts_nothing() {
             ]),
             "absolute",
         ),
+        // Each link's text stays inside; resolved through the other, `leak` leaves.
+        (
+            tar(&[
+                Tar::File("ok.txt", b"ok"),
+                Tar::Symlink("sub/b", ".."),
+                Tar::Symlink("leak", "sub/b/../../secret"),
+            ]),
+            "leaves the destination",
+        ),
+        // The same, with the link it goes through coming later in the archive.
+        (
+            tar(&[
+                Tar::File("ok.txt", b"ok"),
+                Tar::Symlink("leak", "sub/b/../../secret"),
+                Tar::Symlink("sub/b", ".."),
+            ]),
+            "leaves the destination",
+        ),
+        // A loop of links is refused, not followed forever.
+        (
+            tar(&[
+                Tar::File("ok.txt", b"ok"),
+                Tar::Symlink("a", "b"),
+                Tar::Symlink("b", "a"),
+            ]),
+            "too many symlinks",
+        ),
         (
             tar(&[
                 Tar::File("ok.txt", b"ok"),

@@ -15,6 +15,8 @@
 //! - `fs_denials`: every file-system helper denied without side effects, and bad input refused.
 //! - `fs_escape`, `fs_escape_helpers`: sandbox-escape attempts (`..`, symlinks, `/proc`, races,
 //!   hard links, tar-slip), each refused with nothing read or written outside the policy.
+//! - `host_work`: the host's own work is bounded: deep-path authorization, long host calls
+//!   under the deadline, no set-id files, moves below a `forbid`, unforgeable denials, quotas.
 //! - `limits`: runaway scripts (time, memory, output, host calls) are stopped and the runtime
 //!   keeps serving.
 //! - `tenants`: per-tenant roots keep concurrent tenants apart, even under a careless policy.
@@ -31,6 +33,7 @@ mod fs_denials;
 mod fs_escape;
 mod fs_escape_helpers;
 mod fs_helpers;
+mod host_work;
 mod limits;
 mod log;
 mod policy;

@@ -4,6 +4,8 @@
 //! and converts its WIT `error` variant with it; bad builder input and bad flags raise plain
 //! string errors, as Rex does.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 
 use rhai::{Dynamic, Engine, EvalAltResult, Map, Position};
@@ -57,19 +59,47 @@ pub fn kind_of<K: ErrorKind>(err: &EvalAltResult) -> Option<K> {
     }
 }
 
-/// What an uncaught SDK error payload says: `<source>: <kind>: <message>`, and whether it is a
-/// denial.
+/// Most denial messages remembered for [`remember_denial`]; past it, the memory starts over
+/// (an older denial left uncaught is then reported as a script error, never the reverse).
+const MAX_REMEMBERED_DENIALS: usize = 4096;
+
+thread_local! {
+    /// The host's denial ids by the message the script saw, out of the script's reach.
+    static DENIALS: RefCell<HashMap<String, u32>> = RefCell::new(HashMap::new());
+}
+
+/// Remembers that the host's denial `id` was raised to the script with `message`.
+pub fn remember_denial(message: &str, id: u32) {
+    DENIALS.with_borrow_mut(|denials| {
+        if denials.len() >= MAX_REMEMBERED_DENIALS {
+            denials.clear();
+        }
+        denials.insert(message.to_string(), id);
+    });
+}
+
+/// What an uncaught SDK error payload says: `<source>: <kind>: <message>`, and, for a denial,
+/// the host's id of the denial raised with exactly this message (`None` for a denial the
+/// host did not raise: a script-made map).
 #[derive(Debug)]
 pub struct Described {
     pub text: String,
     pub denied: bool,
+    pub denial: Option<u32>,
 }
 
 /// [`Described`] for a payload of kind type `K`; `None` for any other value.
 pub fn describe<K: ErrorKind>(value: &Dynamic) -> Option<Described> {
-    fields::<K>(value).map(|(kind, message)| Described {
-        text: format!("{}: {kind}: {message}", K::SOURCE),
-        denied: kind.is_denial(),
+    fields::<K>(value).map(|(kind, message)| {
+        let denied = kind.is_denial();
+        let denial = denied
+            .then(|| DENIALS.with_borrow(|d| d.get(&message).copied()))
+            .flatten();
+        Described {
+            text: format!("{}: {kind}: {message}", K::SOURCE),
+            denied,
+            denial,
+        }
     })
 }
 

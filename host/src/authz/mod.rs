@@ -23,7 +23,10 @@ use cedar_policy::{
     Request,
 };
 
-pub use policy::{MAX_CACHED_POLICIES, MAX_POLICY_BYTES, Policy, PolicyCache, PolicyError};
+pub use policy::{
+    MAX_CACHED_POLICIES, MAX_POLICY_BYTES, MAX_POLICY_NESTING, Policy, PolicyCache, PolicyError,
+    Referenced,
+};
 pub use schema::{SCHEMA_TEXT, schema};
 
 /// A Cedar action of one capability, as a type (usually a unit struct such as the file
@@ -45,9 +48,15 @@ pub trait Resource: fmt::Display {
     fn id(&self) -> &str;
     /// The resource's entity UID.
     fn uid(&self) -> EntityUid;
-    /// The entities a request about this resource needs: the resource itself and every entity
-    /// it is `in` (for files, the `Dir`s above it), with their attributes.
-    fn entities(&self) -> Vec<Entity>;
+    /// The entities a request about this resource needs: the resource itself and the entities
+    /// it is `in` that some policy names (`referenced`), each with its attributes and with the
+    /// next named entity above it as its parent.
+    ///
+    /// Leaving out the entities no policy names gives the same decision for every policy (an
+    /// `in` test can only ask about an entity a policy names) at a cost linear in the
+    /// resource's depth: with every ancestor, Cedar's transitive closure costs depth², which
+    /// for a 2,048-component path was seconds and hundreds of MB per request.
+    fn entities(&self, referenced: &Referenced) -> Vec<Entity>;
 }
 
 /// `namespace::Name` as an entity type name.
@@ -71,6 +80,17 @@ pub fn entity_type(namespace: &str, name: &str) -> EntityTypeName {
 pub fn entity_uid(namespace: &str, name: &str, id: &str) -> EntityUid {
     EntityUid::from_type_name_and_id(entity_type(namespace, name), EntityId::new(id))
 }
+
+/// A built-in deny that no policy can lift: the runtime's own state (its compiled-guest
+/// cache, its binary, its policy and audit files, its own process under `/proc`) is outside
+/// every script's reach, whatever the policy says.
+pub trait Guard: Send + Sync {
+    /// Why a request about the resource `type_name::"id"` is refused, if it is.
+    fn refuses(&self, type_name: &str, id: &str) -> Option<String>;
+}
+
+/// The policy id a decision by a [`Guard`] reports.
+pub const GUARD_POLICY_ID: &str = "wrex::runtime-state";
 
 /// One authorization decision, as handed to a [`DecisionObserver`].
 #[derive(Debug, Clone)]
@@ -155,6 +175,30 @@ pub struct Denied {
     pub resource_type: String,
     /// The resource's entity id.
     pub resource_id: String,
+    /// The authorizer's number for this denial (see [`Authorizer::denial`]); `u32::MAX` once
+    /// the run's record of denials is full.
+    pub id: u32,
+}
+
+impl Denied {
+    /// Rex's text of a denial: `Permission denied: <principal> unauthorized to perform
+    /// <action> for <type>::<id>`.
+    pub fn message(&self) -> String {
+        format!(
+            "Permission denied: {} unauthorized to perform {} for {}::{}",
+            self.principal, self.action, self.resource_type, self.resource_id
+        )
+    }
+}
+
+/// Most bytes of denials an [`Authorizer`] records for [`Authorizer::denial`].
+const MAX_RECORDED_DENIAL_BYTES: usize = 4 << 20;
+
+/// The denials of a run, by id.
+#[derive(Default)]
+struct DenialRecord {
+    denials: Vec<Denied>,
+    bytes: usize,
 }
 
 /// Authorizes the requests of one run: one principal against one policy.
@@ -164,16 +208,31 @@ pub struct Authorizer {
     principal_uid: EntityUid,
     cedar: cedar_policy::Authorizer,
     observer: Option<Arc<dyn DecisionObserver>>,
+    /// The built-in deny, asked before the policy.
+    guard: Option<Arc<dyn Guard>>,
     /// Denials answered so far; an uncaught "access denied" from the guest is believed only
     /// if this host actually denied something.
     denials: AtomicU32,
+    /// The denials themselves, by id, so that an uncaught denial is reported from this record
+    /// and not from what the guest says.
+    record: Mutex<DenialRecord>,
     /// Entity stores already built for a resource (the resource and the entities it is in),
     /// so a script touching the same resources again does not rebuild them.
-    entities: Mutex<HashMap<EntityUid, Entities>>,
+    entities: Mutex<EntityCache>,
 }
 
-/// Most resources whose entity stores an [`Authorizer`] keeps; past it, it starts over.
-const MAX_CACHED_ENTITIES: usize = 4096;
+/// Entity stores by resource, with a bound on their size.
+#[derive(Default)]
+struct EntityCache {
+    stores: HashMap<EntityUid, Entities>,
+    /// An upper bound of the bytes the stores hold (ids and attributes).
+    bytes: usize,
+}
+
+/// Most bytes of entity stores an [`Authorizer`] keeps (about 2,000 stores of the longest
+/// paths, or many more of ordinary ones); past it, it starts over. Host memory a run spends
+/// on authorization is bounded by this, whatever the script asks.
+const MAX_CACHED_ENTITY_BYTES: usize = 8 << 20;
 
 impl fmt::Debug for Authorizer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -214,9 +273,18 @@ impl Authorizer {
             principal_uid: entity_uid("", "User", principal),
             cedar: cedar_policy::Authorizer::new(),
             observer,
+            guard: None,
             denials: AtomicU32::new(0),
-            entities: Mutex::new(HashMap::new()),
+            record: Mutex::new(DenialRecord::default()),
+            entities: Mutex::new(EntityCache::default()),
         }
+    }
+
+    /// Adds the built-in deny: every request `guard` refuses is denied before the policy is
+    /// asked, and reported as decided by [`GUARD_POLICY_ID`].
+    pub fn with_guard(mut self, guard: Arc<dyn Guard>) -> Self {
+        self.guard = Some(guard);
+        self
     }
 
     /// The principal's id.
@@ -227,6 +295,30 @@ impl Authorizer {
     /// How many requests were denied so far.
     pub fn denials(&self) -> u32 {
         self.denials.load(Ordering::Relaxed)
+    }
+
+    /// The denial numbered `id` in this run, as the authorizer answered it.
+    pub fn denial(&self, id: u32) -> Option<Denied> {
+        let record = self.record.lock().ok()?;
+        record.denials.get(id as usize).cloned()
+    }
+
+    /// Records a denial and returns it with its id.
+    fn record(&self, mut denied: Denied) -> Denied {
+        denied.id = u32::MAX;
+        let Ok(mut record) = self.record.lock() else {
+            return denied;
+        };
+        let bytes = denied.resource_id.len() + denied.action.len() + denied.principal.len() + 64;
+        if record.bytes + bytes <= MAX_RECORDED_DENIAL_BYTES
+            && let Ok(id) = u32::try_from(record.denials.len())
+            && id != u32::MAX
+        {
+            denied.id = id;
+            record.bytes += bytes;
+            record.denials.push(denied.clone());
+        }
+        denied
     }
 
     /// Asks the policy whether the principal may perform `A` on `resource`, with an empty
@@ -252,6 +344,10 @@ impl Authorizer {
     ) -> Result<Granted<A>, Denied> {
         let decided = self.evaluate(A::NAMESPACE, A::ID, resource, context);
         let action = format!("{}::Action::{:?}", A::NAMESPACE, A::ID);
+        if decided.policies.iter().any(|p| p == GUARD_POLICY_ID) {
+            let why = decided.errors.join("; ");
+            tracing::warn!(target: "wrex::authz", action = %action, resource = %resource, "built-in deny: {why}");
+        }
         if let Some(observer) = &self.observer {
             observer.observe(&Decision {
                 principal: format!("User::{:?}", self.principal),
@@ -273,12 +369,13 @@ impl Authorizer {
             Ok(Granted(PhantomData))
         } else {
             self.denials.fetch_add(1, Ordering::Relaxed);
-            Err(Denied {
+            Err(self.record(Denied {
                 principal: self.principal.clone(),
                 action,
                 resource_type: resource.type_name().to_string(),
                 resource_id: resource.id().to_string(),
-            })
+                id: u32::MAX,
+            }))
         }
     }
 
@@ -297,6 +394,17 @@ impl Authorizer {
         resource: &dyn Resource,
         context: Result<Context, String>,
     ) -> Evaluated {
+        if let Some(why) = self
+            .guard
+            .as_ref()
+            .and_then(|g| g.refuses(resource.type_name(), resource.id()))
+        {
+            return Evaluated {
+                allowed: false,
+                policies: vec![GUARD_POLICY_ID.to_string()],
+                errors: vec![why],
+            };
+        }
         let Some(action) = self.policy.for_action(namespace, id) else {
             return Evaluated::error(format!(
                 "the schema has no action `{namespace}::Action::\"{id}\"`"
@@ -320,17 +428,22 @@ impl Authorizer {
         let Ok(mut cache) = self.entities.lock() else {
             return Evaluated::error("entity cache poisoned".into());
         };
-        if !cache.contains_key(&resource_uid) {
-            let entities = match Entities::from_entities(resource.entities(), Some(schema())) {
+        if !cache.stores.contains_key(&resource_uid) {
+            let built = resource.entities(self.policy.referenced());
+            // Each entity holds an id and a `path` no longer than the resource's own.
+            let bytes = built.len() * (2 * resource.id().len() + 64);
+            let entities = match Entities::from_entities(built, Some(schema())) {
                 Ok(e) => e,
                 Err(e) => return Evaluated::error(format!("invalid entities: {e}")),
             };
-            if cache.len() >= MAX_CACHED_ENTITIES {
-                cache.clear();
+            if cache.bytes + bytes > MAX_CACHED_ENTITY_BYTES {
+                cache.stores.clear();
+                cache.bytes = 0;
             }
-            cache.insert(resource_uid.clone(), entities);
+            cache.bytes += bytes;
+            cache.stores.insert(resource_uid.clone(), entities);
         }
-        let Some(entities) = cache.get(&resource_uid) else {
+        let Some(entities) = cache.stores.get(&resource_uid) else {
             return Evaluated::error("entity cache miss".into());
         };
         // Only the policies whose action scope can match: the same decision, without

@@ -1,7 +1,7 @@
 //! Policy sets: read, parsed and strictly validated once, then indexed by action id so that a
 //! request is evaluated only against the policies whose action scope can match it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -34,6 +34,19 @@ pub enum PolicyError {
         /// Its size in bytes.
         size: u64,
     },
+    /// The policy text nests parentheses, brackets or braces deeper than
+    /// [`MAX_POLICY_NESTING`] (the parser is recursive; refused before parsing).
+    #[error(
+        "Failed to parse Cedar policy - check syntax and structure: {name}:{line}:{column}: nesting deeper than {MAX_POLICY_NESTING} levels"
+    )]
+    TooDeep {
+        /// The file name (or `policy` for text).
+        name: String,
+        /// 1-based line of the first bracket past the limit.
+        line: usize,
+        /// 1-based column (in characters).
+        column: usize,
+    },
     /// The policy parsed but does not validate against the schema (unknown action, entity type
     /// or attribute, wrong types …).
     #[error("Cedar policy failed validation against the wrex/Rex schema: {0}")]
@@ -42,6 +55,94 @@ pub enum PolicyError {
 
 /// Largest policy text accepted, in bytes. (10,000 typical policies take about 1.5 MiB.)
 pub const MAX_POLICY_BYTES: u64 = 8 << 20;
+
+/// Deepest nesting of `(`, `[` and `{` accepted in policy text. Cedar's parser recurses per
+/// level; a 2 KB policy of 1,000 nested parentheses overflowed the stack and aborted the
+/// process. Real policies nest a handful of levels.
+pub const MAX_POLICY_NESTING: usize = 64;
+
+/// The entities some policy of a set names, by entity type (`file_system::Dir`) and id. A
+/// request needs only these of a resource's ancestors (see `Resource::entities`).
+#[derive(Debug, Clone, Default)]
+pub struct Referenced {
+    by_type: HashMap<String, HashSet<String>>,
+}
+
+impl Referenced {
+    fn of(set: &PolicySet) -> Self {
+        let mut by_type: HashMap<String, HashSet<String>> = HashMap::new();
+        for uid in set
+            .policies()
+            .flat_map(cedar_policy::Policy::entity_literals)
+        {
+            by_type
+                .entry(uid.type_name().to_string())
+                .or_default()
+                .insert(uid.id().unescaped().to_string());
+        }
+        Self { by_type }
+    }
+
+    /// A set naming `ids` of `type_name` (for tests that compare against the full chain).
+    #[cfg(test)]
+    pub(crate) fn of_ids<'a>(type_name: &str, ids: impl IntoIterator<Item = &'a str>) -> Self {
+        let ids = ids.into_iter().map(str::to_string).collect();
+        Self {
+            by_type: HashMap::from([(type_name.to_string(), ids)]),
+        }
+    }
+
+    /// Whether a policy names the entity `type_name::"id"`.
+    pub fn contains(&self, type_name: &str, id: &str) -> bool {
+        self.by_type
+            .get(type_name)
+            .is_some_and(|ids| ids.contains(id))
+    }
+}
+
+/// Refuses text nested deeper than [`MAX_POLICY_NESTING`] before the recursive parser sees it.
+/// Brackets inside string literals and comments do not count.
+fn check_nesting(text: &str, name: &str) -> Result<(), PolicyError> {
+    let mut depth = 0usize;
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '"' => {
+                // A string literal: skip to its closing quote, honouring escapes.
+                while let Some((_, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '/' if chars.peek().is_some_and(|(_, c)| *c == '/') => {
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_POLICY_NESTING {
+                    let (line, column) = line_column(text, at);
+                    return Err(PolicyError::TooDeep {
+                        name: name.to_string(),
+                        line,
+                        column,
+                    });
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
 
 /// One action of the schema: its UID (built once) and the policies that can apply to it.
 #[derive(Debug)]
@@ -61,6 +162,7 @@ type ActionIndex = HashMap<String, HashMap<String, ActionPolicies>>;
 pub struct Policy {
     set: Arc<PolicySet>,
     by_action: Arc<ActionIndex>,
+    referenced: Arc<Referenced>,
 }
 
 /// Whether two policies are the same parsed set (one parse shared).
@@ -140,6 +242,7 @@ impl Policy {
                 size: text.len() as u64,
             });
         }
+        check_nesting(text, name)?;
         let set = PolicySet::from_str(text).map_err(|errs| {
             PolicyError::Parse(describe_all(
                 errs.iter().map(|e| e as &dyn Diagnostic),
@@ -156,9 +259,11 @@ impl Policy {
             tracing::warn!(target: "wrex::policy", "{}", describe(warning, text, name));
         }
         let by_action = index_by_action(&set);
+        let referenced = Referenced::of(&set);
         Ok(Self {
             set: Arc::new(set),
             by_action: Arc::new(by_action),
+            referenced: Arc::new(referenced),
         })
     }
 
@@ -176,6 +281,11 @@ impl Policy {
     /// an action the schema does not declare.
     pub(crate) fn for_action(&self, namespace: &str, id: &str) -> Option<&ActionPolicies> {
         self.by_action.get(namespace)?.get(id)
+    }
+
+    /// The entities the policies name.
+    pub fn referenced(&self) -> &Referenced {
+        &self.referenced
     }
 
     /// A policy's display name: its `@id("…")` annotation if it has one, else Cedar's id
@@ -290,6 +400,25 @@ mod tests {
         assert_eq!(line_column("ab\ncd", 0), (1, 1));
         assert_eq!(line_column("ab\ncd", 4), (2, 2));
         assert_eq!(line_column("é\nx", 3), (2, 1));
+    }
+
+    #[test]
+    fn nesting_is_bounded_before_parsing() {
+        let deep = format!(
+            "permit (principal, action, resource) when {{ {}true{} }};",
+            "(".repeat(1000),
+            ")".repeat(1000)
+        );
+        let err = Policy::parse(&deep).unwrap_err();
+        assert!(matches!(err, PolicyError::TooDeep { line: 1, .. }), "{err}");
+        assert!(err.to_string().contains("nesting deeper than"), "{err}");
+        // Brackets in strings and comments do not count; ordinary nesting parses.
+        let text = format!(
+            "// {}\npermit (principal, action, resource is file_system::File) when {{ ((resource.path like \"{}*\")) }};",
+            "(".repeat(100),
+            "[".repeat(100)
+        );
+        Policy::parse(&text).unwrap();
     }
 
     #[test]

@@ -7,11 +7,13 @@ use super::error::{FsError, FsResult};
 use super::path;
 use crate::bindings::wit_fs as wit;
 
-/// A permission mode from the guest: at most `0o7777`.
+/// A permission mode from the guest: at most `0o777`, as Rex. The set-user-id, set-group-id
+/// and sticky bits are never set by a script: a set-id file created or changed by a host that
+/// runs as root would give its owner root's privileges.
 pub(crate) fn checked_mode(mode: u32) -> FsResult<Mode> {
-    if mode > 0o7777 {
+    if mode > super::sys::PERMISSION_BITS {
         return Err(FsError::Guest(wit::Error::InvalidArgument(format!(
-            "permissions {mode:#o} are not a file mode (at most 0o7777)"
+            "Invalid permissions. Permissions must be in the range 0-777 octal: {mode:#o}"
         ))));
     }
     Ok(Mode::from_raw_mode(mode))

@@ -6,7 +6,7 @@ use std::fmt;
 
 use cedar_policy::{Context, Entity, EntityUid, RestrictedExpression};
 
-use crate::authz::{self, entity, entity_uid};
+use crate::authz::{self, Referenced, entity, entity_uid};
 
 /// The Cedar namespace of the file-system actions and entities.
 pub const NAMESPACE: &str = "file_system";
@@ -119,24 +119,31 @@ impl authz::Resource for FsResource {
         entity_uid(NAMESPACE, self.kind(), self.path())
     }
 
-    /// The resource and its ancestor `Dir`s up to `/`, so that
-    /// `resource in file_system::Dir::"/var/log"` holds for everything below `/var/log`.
-    fn entities(&self) -> Vec<Entity> {
+    /// The resource, and those of its ancestor `Dir`s up to `/` that a policy names, chained
+    /// nearest first, so that `resource in file_system::Dir::"/var/log"` holds for everything
+    /// below `/var/log`.
+    fn entities(&self, referenced: &Referenced) -> Vec<Entity> {
+        let dir_type = "file_system::Dir";
         let mut out = Vec::new();
         let (mut uid, mut path) = (self.uid(), self.path());
+        let mut above = parent_of(path);
         loop {
-            let parent = parent_of(path);
-            let parent_uid = parent.map(|p| entity_uid(NAMESPACE, "Dir", p));
+            // The nearest ancestor a policy names: only those can decide an `in`.
+            while let Some(p) = above.filter(|p| !referenced.contains(dir_type, p)) {
+                above = parent_of(p);
+            }
+            let parent_uid = above.map(|p| entity_uid(NAMESPACE, "Dir", p));
             // INVARIANT: one attribute, so `Entity::new` cannot report a duplicate.
             out.extend(entity(
                 uid,
                 [("path", path.to_string())],
                 parent_uid.clone(),
             ));
-            match (parent, parent_uid) {
+            match (above, parent_uid) {
                 (Some(p), Some(u)) => {
                     path = p;
                     uid = u;
+                    above = parent_of(p);
                 }
                 _ => return out,
             }
@@ -206,7 +213,124 @@ mod tests {
         assert_eq!(parent_of("/a/b"), Some("/a"));
         assert_eq!(parent_of("/a"), Some("/"));
         assert_eq!(parent_of("/"), None);
-        let chain = FsResource::File("/a/b".into()).entities();
-        assert_eq!(chain.len(), 3);
+    }
+
+    fn referenced(policy: &str) -> Referenced {
+        crate::Policy::parse(policy).unwrap().referenced().clone()
+    }
+
+    /// Only the ancestors a policy names are built, chained nearest first: a request's cost
+    /// does not grow with the square of the path's depth.
+    #[test]
+    fn only_named_ancestors_are_built() {
+        let none = referenced("permit (principal, action, resource);");
+        assert_eq!(FsResource::File("/a/b".into()).entities(&none).len(), 1);
+
+        let named = referenced(
+            r#"permit (principal, action, resource in file_system::Dir::"/a")
+               when { resource in file_system::Dir::"/" || resource in [file_system::Dir::"/a/b/c"] };"#,
+        );
+        let chain = FsResource::File("/a/b/c/d/e".into()).entities(&named);
+        let links: Vec<(String, Vec<String>)> = chain
+            .iter()
+            .map(|e| {
+                let parents = e
+                    .clone()
+                    .into_inner()
+                    .2
+                    .iter()
+                    .map(|p| p.id().unescaped().to_string())
+                    .collect();
+                (e.uid().id().unescaped().to_string(), parents)
+            })
+            .collect();
+        let expected = [
+            ("/a/b/c/d/e", vec!["/a/b/c"]),
+            ("/a/b/c", vec!["/a"]),
+            ("/a", vec!["/"]),
+            ("/", vec![]),
+        ];
+        let expected: Vec<(String, Vec<String>)> = expected
+            .iter()
+            .map(|(p, ps)| (p.to_string(), ps.iter().map(|s| s.to_string()).collect()))
+            .collect();
+        assert_eq!(links, expected);
+
+        // 2,048 components, two of them named (`/a` and `/`): three entities, not 2,049.
+        let deep = format!("/a{}", "/x".repeat(2047));
+        assert_eq!(FsResource::File(deep).entities(&named).len(), 3);
+    }
+
+    /// Leaving out the ancestors no policy names never changes a decision: every request of a
+    /// varied policy set is decided alike with the sparse chain and with every ancestor.
+    #[test]
+    fn the_sparse_chain_decides_as_the_full_chain() {
+        use cedar_policy::{Authorizer, Context, Entities, PolicySet, Request};
+        let text = r#"
+            permit (principal, action, resource in file_system::Dir::"/a/b");
+            forbid (principal, action == file_system::Action::"write", resource in file_system::Dir::"/a/b/c");
+            permit (principal, action, resource) when { resource in [file_system::Dir::"/x", file_system::Dir::"/a/b/c/d"] };
+            permit (principal, action, resource) when { file_system::Dir::"/a/b/c" in file_system::Dir::"/a" && resource in file_system::Dir::"/q" };
+            forbid (principal, action, resource == file_system::File::"/a/b/c/secret");
+            permit (principal, action, resource is file_system::File) when { resource.path like "/z/*/y" };
+            permit (principal, action, resource is file_system::Dir) when { resource.path like "/a/b*" };
+        "#;
+        let policy = crate::Policy::parse(text).unwrap();
+        let set: PolicySet = text.parse().unwrap();
+        let cedar = Authorizer::new();
+        let schema = crate::authz::schema();
+        let paths = [
+            "/",
+            "/a",
+            "/a/b",
+            "/a/b/c",
+            "/a/b/c/secret",
+            "/a/b/c/d/e",
+            "/a/bb",
+            "/x/1/2",
+            "/q/1",
+            "/z/1/y",
+            "/z/1/2/y",
+            "/a/b/c/d",
+        ];
+        for path in paths {
+            for resource in [FsResource::File(path.into()), FsResource::Dir(path.into())] {
+                let mut all = vec![];
+                let mut p = Some(resource.path());
+                while let Some(q) = p {
+                    all.push(q);
+                    p = parent_of(q);
+                }
+                let full = Referenced::of_ids("file_system::Dir", all);
+                for action in ["read", "write", "delete"] {
+                    let action = entity_uid(NAMESPACE, "Action", action);
+                    // Combinations the schema does not allow (`write` on a `Dir`) are skipped.
+                    let Ok(request) = Request::new(
+                        entity_uid("", "User", "u"),
+                        action,
+                        resource.uid(),
+                        Context::empty(),
+                        Some(schema),
+                    ) else {
+                        continue;
+                    };
+                    let decide = |referenced: &Referenced| {
+                        let entities =
+                            Entities::from_entities(resource.entities(referenced), Some(schema))
+                                .unwrap();
+                        let response = cedar.is_authorized(&request, &set, &entities);
+                        let mut reasons: Vec<_> =
+                            response.diagnostics().reason().cloned().collect();
+                        reasons.sort();
+                        (response.decision(), reasons)
+                    };
+                    assert_eq!(
+                        decide(policy.referenced()),
+                        decide(&full),
+                        "{resource} {request:?}"
+                    );
+                }
+            }
+        }
     }
 }

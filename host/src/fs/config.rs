@@ -18,6 +18,10 @@ pub struct FsConfig {
     /// The path is as the run sees it, and reading it is authorized like any file (`open` on
     /// its directory, `open` and `read`).
     pub redaction_dictionary: String,
+    /// Host paths of the runtime's own state that no script may touch, whatever the policy
+    /// says (the CLI adds its policy and script files). Added by the runtime itself: its
+    /// compiled-guest cache, its binary, and its own process under `/proc`.
+    pub protected: Vec<PathBuf>,
 }
 
 impl Default for FsConfig {
@@ -25,6 +29,7 @@ impl Default for FsConfig {
         Self {
             root: None,
             redaction_dictionary: DEFAULT_REDACTION_DICTIONARY.to_string(),
+            protected: Vec::new(),
         }
     }
 }

@@ -41,7 +41,7 @@ impl FsView<'_> {
         fd: std::os::fd::BorrowedFd<'_>,
         path: &str,
     ) -> FsResult<Vec<tree::Planned>> {
-        tree::plan(fd, path, A::ID, &mut |is_dir, p| {
+        tree::plan(self.meter.clock(), fd, path, A::ID, &mut |is_dir, p| {
             self.authorize(action, FsResource::entry(is_dir, p.to_string()))
                 .map(drop)
         })
@@ -62,8 +62,9 @@ impl FsView<'_> {
         let change = change(&granted);
         if recursive {
             let plan = self.plan_tree(action, fd.as_fd(), &path)?;
-            tree::check_links(fd.as_fd(), &path, &plan)?;
-            tree::change(fd.as_fd(), &path, &plan, change)?;
+            let clock = self.meter.clock();
+            tree::check_links(clock, fd.as_fd(), &path, &plan)?;
+            tree::change(clock, fd.as_fd(), &path, &plan, change)?;
         }
         change.apply_fd(fd.as_fd(), &path)
     }
@@ -89,10 +90,12 @@ impl wit::HostDir for FsView<'_> {
             recursive: options.recursive,
         };
         let walked = self.walk(&granted, &path, how, create)?;
+        // New directory entries are bytes the file system holds for the script.
+        self.meter.charge_write(walked.created)?;
         if walked.path != path {
             self.authorize(Open, FsResource::Dir(walked.path.clone()))?;
         }
-        Ok(self.table.push(walked.into_dir_res())?)
+        self.push_handle(walked.into_dir_res())
     }
 
     fn path(&mut self, dir: Resource<DirRes>) -> wasmtime::Result<String> {
@@ -112,7 +115,7 @@ impl wit::HostDir for FsView<'_> {
     ) -> FsResult<Resource<FileRes>> {
         self.meter.host_call()?;
         let res = self.open_file_in(&dir, name, &options)?;
-        Ok(self.table.push(res)?)
+        self.push_handle(res)
     }
 
     /// # Authorization
@@ -176,7 +179,7 @@ impl wit::HostDir for FsView<'_> {
             return Err(FsError::invalid_argument("refusing to delete `/`".into()));
         };
         ensure_same(parent.as_fd(), name, res.dir.as_fd(), &path)?;
-        tree::remove(&granted, res.dir.as_fd(), &path, &plan)?;
+        tree::remove(&granted, self.meter.clock(), res.dir.as_fd(), &path, &plan)?;
         unlink_at(&granted, parent.as_fd(), name, true, &path)
     }
 
@@ -210,7 +213,7 @@ impl wit::HostDir for FsView<'_> {
         if recursive {
             let plan = self.plan_tree(Delete, fd.as_fd(), &path)?;
             ensure_same(parent.as_fd(), &name, fd.as_fd(), &path)?;
-            tree::remove(&granted, fd.as_fd(), &path, &plan)?;
+            tree::remove(&granted, self.meter.clock(), fd.as_fd(), &path, &plan)?;
         }
         unlink_at(&granted, parent.as_fd(), &name, true, &path)
     }
@@ -269,6 +272,8 @@ impl wit::HostDir for FsView<'_> {
         validate_link_target(&target)?;
         let path = join(&self.table.get(&dir)?.path, &name);
         let granted = self.authorize(Create, FsResource::File(path.clone()))?;
+        // The link's name and target are bytes the file system holds for the script.
+        self.meter.charge_write(name.len() + target.len())?;
         let parent = self.dir_fd(&dir, &path)?;
         if force && let Some(st) = lstat_if_exists(parent.as_fd(), &name, &path)? {
             if file_type(&st) == FileType::Directory {
@@ -305,7 +310,7 @@ impl wit::HostDir for FsView<'_> {
             path,
             identity: (st.st_dev, st.st_ino),
         };
-        Ok(self.table.push(link)?)
+        self.push_handle(link)
     }
 
     /// # Authorization
@@ -367,11 +372,11 @@ impl wit::HostDir for FsView<'_> {
             path: moved.path,
             parent: Some((moved.dir, name)),
         };
-        Ok(self.table.push(res)?)
+        self.push_handle(res)
     }
 
     fn drop(&mut self, dir: Resource<DirRes>) -> wasmtime::Result<()> {
-        self.table.delete(dir)?;
+        self.drop_handle(dir)?;
         Ok(())
     }
 }

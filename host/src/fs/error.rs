@@ -50,6 +50,7 @@ impl From<Denied> for FsError {
             action: d.action,
             resource_type: d.resource_type,
             resource_id: d.resource_id,
+            id: d.id,
         }))
     }
 }

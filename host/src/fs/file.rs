@@ -20,14 +20,13 @@ use super::path::{join, validate_name};
 use super::redact::{MAX_REDACTED_BYTES, redact};
 use super::resources::{DirRes, FileRes};
 use super::sys::{
-    self, CopyEnds, CopyMeta, Opening, allocate, append_file, chmod_fd, chown_fd, copy_replace,
+    self, CopyEnds, CopyMeta, allocate, append_file, chmod_fd, chown_fd, copy_replace,
     create_file_at, dir_from_fd, dup_dir, ensure_same, fstat, get_xattr, metadata_of, open_at,
     overwrite, read_chunk, read_symlink, replace_file, set_len, set_xattr, unlink_at,
 };
 use super::view::FsView;
 use super::walk::MAX_LINKS;
-use super::walk::{Walk, too_many_links};
-use crate::authz::Granted;
+use super::walk::{self, Walk, too_many_links};
 use crate::bindings::wit_fs as wit;
 
 /// Most bytes served by one `read` call, whatever the guest asks for: a guest-supplied length
@@ -41,27 +40,6 @@ fn access(readable: bool, writable: bool) -> OFlags {
         (false, true) => OFlags::WRONLY,
         _ => OFlags::RDONLY,
     }
-}
-
-/// A new handle to `name` in `dir` (after a replace, copy or move), opened without following.
-pub(super) fn reopen<A: Opening>(
-    granted: &Granted<A>,
-    dir: cap_std::fs::Dir,
-    name: String,
-    path: String,
-    readable: bool,
-    writable: bool,
-) -> FsResult<FileRes> {
-    let fd = open_at(granted, dir.as_fd(), &name, access(readable, writable))
-        .map_err(|e| FsError::io(e, &path))?;
-    Ok(FileRes {
-        file: std::fs::File::from(fd),
-        dir,
-        name,
-        path,
-        readable,
-        writable,
-    })
 }
 
 fn symlink_not_followed(path: &str) -> FsError {
@@ -115,11 +93,17 @@ impl FsView<'_> {
             if links > MAX_LINKS {
                 return Err(too_many_links(&path));
             }
-            let full = if target.starts_with('/') {
-                target
-            } else {
-                join(&parent_path, &target)
-            };
+            // Where the link points, resolved lexically, is authorized before anything on
+            // the way there is opened: a target outside the policy yields only its denial.
+            let full = walk::heading(
+                if target.starts_with('/') {
+                    "/"
+                } else {
+                    &parent_path
+                },
+                &target.split('/').map(str::to_string).collect::<Vec<_>>(),
+            );
+            opened = self.authorize(Open, FsResource::File(full.clone()))?;
             let (target_dir, target_name) = match full.rsplit_once('/') {
                 Some((_, "" | "." | "..")) | None => return Err(not_a_file(&full)),
                 Some(("", n)) => ("/".to_string(), n.to_string()),
@@ -142,6 +126,13 @@ impl FsView<'_> {
             }
         }
 
+        // The type is observed without opening: opening a FIFO would release a peer blocked
+        // on it, even though it is refused right after.
+        if let Some(st) = sys::lstat_if_exists(parent.as_fd(), &leaf, &resolved)?
+            && sys::file_type(&st) != FileType::RegularFile
+        {
+            return Err(not_a_file(&resolved));
+        }
         let flags = access(options.read, options.write) | OFlags::NONBLOCK | OFlags::NOCTTY;
         let fd = match &created {
             Some(create) => create_file_at(create, parent.as_fd(), &leaf, flags, mode),
@@ -159,13 +150,13 @@ impl FsView<'_> {
             }
             Err(e) => return Err(FsError::io(e, &resolved)),
         };
-        // Opened with O_NONBLOCK so a FIFO cannot block the host; anything but a regular file
-        // is refused, then the flag is cleared.
+        // Opened with O_NONBLOCK, which stays: neither opening a FIFO swapped in since the
+        // check above nor reading a file that waits for data (`/proc/kmsg`) can block the
+        // host. Anything but a regular file is refused.
         let st = fstat(fd.as_fd(), &resolved)?;
         if sys::file_type(&st) != FileType::RegularFile {
             return Err(not_a_file(&resolved));
         }
-        sys::clear_nonblock(fd.as_fd(), &resolved)?;
         Ok(FileRes {
             file: std::fs::File::from(fd),
             dir: parent,
@@ -210,18 +201,17 @@ impl wit::HostFile for FsView<'_> {
         let granted = self.authorize(Write, FsResource::File(path.clone()))?;
         self.meter.charge_write(contents.len())?;
         let res = self.table.get(&file)?;
-        let mode = fstat(res.file.as_fd(), &path)?.st_mode & 0o7777;
-        replace_file(&granted, &res.dir, &res.name, mode, &contents, &path)?;
-        let dir = dup_dir(&res.dir, &path)?;
-        let new = reopen(
-            &granted,
-            dir,
-            res.name.clone(),
+        let mode = fstat(res.file.as_fd(), &path)?.st_mode;
+        let written = replace_file(&granted, &res.dir, &res.name, mode, &contents, &path)?;
+        let new = FileRes {
+            file: written,
+            dir: dup_dir(&res.dir, &path)?,
+            name: res.name.clone(),
             path,
-            res.readable,
-            res.writable,
-        )?;
-        Ok(self.table.push(new)?)
+            readable: res.readable,
+            writable: res.writable,
+        };
+        self.push_handle(new)
     }
 
     /// # Authorization
@@ -294,6 +284,12 @@ impl wit::HostFile for FsView<'_> {
         }
         let granted = self.authorize(Write, FsResource::File(path.clone()))?;
         self.single_link(&file, &path, "truncate")?;
+        // Growth is bytes the file system holds for the script (a sparse file still counts:
+        // it is its size a reader sees and a copy writes).
+        let current = fstat(self.table.get(&file)?.file.as_fd(), &path)?.st_size;
+        let growth = size.saturating_sub(u64::try_from(current).unwrap_or(0));
+        self.meter
+            .charge_write(usize::try_from(growth).unwrap_or(usize::MAX))?;
         set_len(&granted, &self.table.get(&file)?.file, size, &path)
     }
 
@@ -410,9 +406,16 @@ impl wit::HostFile for FsView<'_> {
             name: &dest_name,
             dest_path: &dest_path,
         };
-        copy_replace(&granted, &ends, &meta, self.meter)?;
-        let new = reopen(&granted, dest_dir, dest_name, dest_path, readable, writable)?;
-        Ok(self.table.push(new)?)
+        let copied = copy_replace(&granted, &ends, &meta, self.meter)?;
+        let new = FileRes {
+            file: copied,
+            dir: dest_dir,
+            name: dest_name,
+            path: dest_path,
+            readable,
+            writable,
+        };
+        self.push_handle(new)
     }
 
     /// # Authorization
@@ -444,15 +447,17 @@ impl wit::HostFile for FsView<'_> {
             fd: src.as_fd(),
         };
         let moved = self.move_entry(FsResource::File(src_path), from, &dest, &name)?;
-        let new = reopen(
-            &moved.granted,
-            moved.dir,
+        // The same file, renamed (or its copy on another file system): never the name
+        // opened again.
+        let new = FileRes {
+            file: moved.copy.unwrap_or(src),
+            dir: moved.dir,
             name,
-            moved.path,
+            path: moved.path,
             readable,
             writable,
-        )?;
-        Ok(self.table.push(new)?)
+        };
+        self.push_handle(new)
     }
 
     /// # Authorization
@@ -508,7 +513,7 @@ impl wit::HostFile for FsView<'_> {
     }
 
     fn drop(&mut self, file: Resource<FileRes>) -> wasmtime::Result<()> {
-        self.table.delete(file)?;
+        self.drop_handle(file)?;
         Ok(())
     }
 }

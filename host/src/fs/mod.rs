@@ -10,6 +10,7 @@
 //! | `resources.rs` | what stands behind a `dir`, `file` or `symlink` handle |
 //! | `cedar.rs` | the Cedar actions (one type each), the `File`/`Dir` resource, the request contexts |
 //! | `dir.rs`, `file.rs`, `symlink.rs` | the WIT resources' methods: validate → authorize → act |
+//! | `guard.rs` | the runtime's own state, refused before any policy is asked |
 //! | `moves.rs` | the one move of a file or directory (both resources use it) |
 //! | `walk.rs` | the race-free walk from the run's `/` |
 //! | `tree.rs` | recursive delete/chmod/chown: plan and authorize everything, then act |
@@ -25,6 +26,7 @@ mod config;
 mod dir;
 pub(crate) mod error;
 mod file;
+mod guard;
 mod moves;
 pub(crate) mod path;
 mod redact;
@@ -43,6 +45,7 @@ use crate::bindings::wit_fs as wit;
 
 pub use self::config::{DEFAULT_REDACTION_DICTIONARY, FsConfig};
 pub use self::file::MAX_READ_CHUNK;
+pub(crate) use self::guard::RuntimeState;
 pub use self::tree::MAX_TREE_ENTRIES;
 pub(crate) use self::view::{FsCtx, FsView};
 pub use self::walk::MAX_LINKS;

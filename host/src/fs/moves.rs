@@ -2,6 +2,11 @@
 //! `create` at the destination are authorized first, `delete` on the destination when an
 //! existing entry is replaced; the rename never replaces silently (`RENAME_NOREPLACE`). A
 //! file on another file system is copied, synced and then unlinked; a directory is refused.
+//!
+//! Moving a directory renames everything below it, so `move` (with the entry's own
+//! destination) and `create` at its new path are authorized for every entry below it too,
+//! before anything moves, as a recursive delete authorizes every entry: a `forbid` on
+//! `ws/x/private` cannot be escaped by renaming `ws/x`.
 
 use std::os::fd::{AsFd, BorrowedFd};
 
@@ -11,14 +16,14 @@ use wasmtime::component::Resource;
 use super::cedar::action::{Create, Delete, Move};
 use super::cedar::{Destination, FsResource};
 use super::error::{FsError, FsResult, not_a_file};
-use super::path::join;
+use super::path::{join, split_parent};
 use super::resources::DirRes;
 use super::sys::{
     CopyEnds, CopyMeta, Renamed, copy_replace, dup_dir, ensure_same, exists_at, file_type, fstat,
     lstat_at, rename, unlink_at,
 };
+use super::tree;
 use super::view::FsView;
-use crate::authz::Granted;
 use crate::bindings::wit_fs as wit;
 
 /// What is moved: the entry `name` in `dir`, which must still be the object behind `fd`.
@@ -30,11 +35,13 @@ pub(crate) struct Source<'a> {
 
 /// Where a move put its entry.
 pub(crate) struct Moved {
-    pub granted: Granted<Move>,
     /// The destination directory.
     pub dir: cap_std::fs::Dir,
     /// The entry's new path.
     pub path: String,
+    /// A file moved to another file system: the copy, open (the source's descriptor is the
+    /// removed original).
+    pub copy: Option<std::fs::File>,
 }
 
 impl FsView<'_> {
@@ -60,9 +67,13 @@ impl FsView<'_> {
             .authz
             .authorize_with(Move, &resource, destination.context())?;
         self.authorize(Create, created.clone())?;
+        if is_dir {
+            self.authorize_below(src.fd, &src_path, &dest_path)?;
+        }
         let to_dir = dup_dir(&self.table.get(dest)?.dir, &dest_path)?;
         ensure_same(src.dir.as_fd(), src.name, src.fd, &src_path)?;
         let mut replace = false;
+        let mut copy = None;
         loop {
             let outcome = rename(
                 &granted,
@@ -110,7 +121,7 @@ impl FsView<'_> {
                             .map_err(|e| FsError::io(e, &src_path))?,
                     );
                     let meta = CopyMeta {
-                        mode: fstat(src.fd, &src_path)?.st_mode & 0o7777,
+                        mode: fstat(src.fd, &src_path)?.st_mode,
                         times: None,
                     };
                     let ends = CopyEnds {
@@ -120,7 +131,7 @@ impl FsView<'_> {
                         name,
                         dest_path: &dest_path,
                     };
-                    copy_replace(&granted, &ends, &meta, self.meter)?;
+                    copy = Some(copy_replace(&granted, &ends, &meta, self.meter)?);
                     ensure_same(src.dir.as_fd(), src.name, src.fd, &src_path)?;
                     unlink_at(&granted, src.dir.as_fd(), src.name, false, &src_path)?;
                     break;
@@ -128,9 +139,36 @@ impl FsView<'_> {
             }
         }
         Ok(Moved {
-            granted,
             dir: to_dir,
             path: dest_path,
+            copy,
         })
+    }
+
+    /// Authorizes the move of every entry below the directory `fd` (at `src_path`) to its
+    /// place below `dest_path`: `move` with its own destination, and `create` there.
+    fn authorize_below(&self, fd: BorrowedFd<'_>, src_path: &str, dest_path: &str) -> FsResult<()> {
+        let authz = self.authz;
+        tree::plan(
+            self.meter.clock(),
+            fd,
+            src_path,
+            "move",
+            &mut |is_dir, path| {
+                let below = path.strip_prefix(src_path).unwrap_or(path);
+                let new_path = format!("{}{below}", dest_path.trim_end_matches('/'));
+                let (parent_path, name) = split_parent(&new_path);
+                let destination = Destination {
+                    name: name.to_string(),
+                    parent_path: parent_path.to_string(),
+                    path: new_path.clone(),
+                };
+                let entry = FsResource::entry(is_dir, path.to_string());
+                authz.authorize_with(Move, &entry, destination.context())?;
+                authz.authorize(Create, &entry.at(new_path))?;
+                Ok(())
+            },
+        )
+        .map(drop)
     }
 }

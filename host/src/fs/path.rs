@@ -112,6 +112,14 @@ pub fn join(dir: &str, name: &str) -> String {
     }
 }
 
+/// The parent directory and final name of a normalized absolute path (`("/", "")` for `/`).
+pub fn split_parent(path: &str) -> (&str, &str) {
+    match path.rfind('/') {
+        Some(0) | None => ("/", path.trim_start_matches('/')),
+        Some(i) => (&path[..i], &path[i + 1..]),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +145,13 @@ mod tests {
         }
         assert!(normalize_absolute(&format!("/{}", "a".repeat(256))).is_err());
         assert!(normalize_absolute(&"/a".repeat(2049)).is_err());
+    }
+
+    #[test]
+    fn splits_parents() {
+        assert_eq!(split_parent("/a/b"), ("/a", "b"));
+        assert_eq!(split_parent("/a"), ("/", "a"));
+        assert_eq!(split_parent("/"), ("/", ""));
     }
 
     #[test]

@@ -73,7 +73,7 @@ impl wit::HostSymlink for FsView<'_> {
     }
 
     fn drop(&mut self, link: Resource<SymlinkRes>) -> wasmtime::Result<()> {
-        self.table.delete(link)?;
+        self.drop_handle(link)?;
         Ok(())
     }
 }

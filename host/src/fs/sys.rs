@@ -309,7 +309,18 @@ pub(crate) fn open_at<A: Opening>(
     rustix::fs::openat(dir, name, flags, Mode::empty())
 }
 
-/// Opens `name` in `dir` with `flags`, creating it with `mode` when it does not exist.
+/// The permission bits a file created or changed by a script may carry: never the
+/// set-user-id, set-group-id or sticky bits, whatever the script, the source of a copy or an
+/// archive asks (a set-id copy made by a host running as root would be a set-id-root file).
+pub(crate) const PERMISSION_BITS: u32 = 0o777;
+
+/// `mode` without the set-id and sticky bits (see [`PERMISSION_BITS`]).
+fn new_file_mode(mode: u32) -> Mode {
+    Mode::from_raw_mode(mode & PERMISSION_BITS)
+}
+
+/// Opens `name` in `dir` with `flags`, creating it with `mode` (set-id bits dropped) when it
+/// does not exist.
 pub(crate) fn create_file_at(
     _granted: &Granted<Create>,
     dir: BorrowedFd<'_>,
@@ -318,14 +329,7 @@ pub(crate) fn create_file_at(
     mode: u32,
 ) -> rustix::io::Result<OwnedFd> {
     let flags = flags | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(mode))
-}
-
-/// Clears `O_NONBLOCK` on a descriptor opened with it (so that opening a FIFO could not block
-/// the host).
-pub(crate) fn clear_nonblock(fd: BorrowedFd<'_>, path: &str) -> Result<(), FsError> {
-    let fl = rustix::fs::fcntl_getfl(fd).map_err(|e| FsError::io(e, path))?;
-    rustix::fs::fcntl_setfl(fd, fl - OFlags::NONBLOCK).map_err(|e| FsError::io(e, path))
+    rustix::fs::openat(dir, name, flags, new_file_mode(mode))
 }
 
 /// Reads up to `want` bytes at `offset`, filling the buffer unless the file ends.
@@ -343,6 +347,14 @@ pub(crate) fn read_chunk<A: Reading>(
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // Files stay non-blocking: a file whose read would wait (`/proc/kmsg`) returns
+            // what it has, or says that nothing is there yet; the host never waits on it.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && filled > 0 => break,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                return Err(FsError::Guest(wit::Error::Io(format!(
+                    "reading `{path}` would block: no data is available now"
+                ))));
+            }
             Err(e) => return Err(FsError::io(e, path)),
         }
     }
@@ -395,7 +407,8 @@ pub(crate) fn unlink_at<A: Removal>(
 }
 
 /// Replaces `name` in `dir` atomically with `contents`: a temporary file in the same directory
-/// (with the old file's mode), fsync, rename.
+/// (with the old file's mode, set-id bits dropped), fsync, rename. Returns the new file, open:
+/// the name is never opened again after the rename (it could be something else by then).
 pub(crate) fn replace_file(
     _granted: &Granted<WriteAction>,
     dir: &Dir,
@@ -403,14 +416,16 @@ pub(crate) fn replace_file(
     mode: u32,
     contents: &[u8],
     path: &str,
-) -> Result<(), FsError> {
+) -> Result<std::fs::File, FsError> {
     let io = |e: io::Error| FsError::io(e, path);
     let mut temp = cap_tempfile::TempFile::new(dir).map_err(io)?;
     temp.as_file_mut().write_all(contents).map_err(io)?;
-    rustix::fs::fchmod(temp.as_file().as_fd(), Mode::from_raw_mode(mode))
+    rustix::fs::fchmod(temp.as_file().as_fd(), new_file_mode(mode))
         .map_err(|e| FsError::io(e, path))?;
     temp.as_file().sync_all().map_err(io)?;
-    temp.replace(name).map_err(io)
+    let file = temp.as_file().try_clone().map_err(io)?.into_std();
+    temp.replace(name).map_err(io)?;
+    Ok(file)
 }
 
 /// Appends `contents` to `file` with `O_APPEND` (set for the write, then restored).
@@ -544,6 +559,7 @@ pub(crate) fn rename(
 
 /// How [`copy_replace`] sets the new file's mode and times.
 pub(crate) struct CopyMeta {
+    /// The new file's mode (set-id bits are dropped).
     pub mode: u32,
     /// Access and modification times to keep (`cp -p`), or `None` for "now".
     pub times: Option<rustix::fs::Timestamps>,
@@ -566,6 +582,7 @@ fn copy_stream(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(FsError::io(e, src_path)),
         };
+        meter.check_time()?;
         meter.charge_read(n)?;
         meter.charge_write(n)?;
         dest.write_all(&buf[..n])
@@ -584,13 +601,14 @@ pub(crate) struct CopyEnds<'a> {
 }
 
 /// Replaces the destination atomically with a copy of the source: temporary file in the
-/// destination directory, copy, mode (and times), fsync, rename.
+/// destination directory, copy, mode (and times), fsync, rename. Returns the new file, open
+/// (see [`replace_file`]).
 pub(crate) fn copy_replace<A: Replacing>(
     _granted: &Granted<A>,
     ends: &CopyEnds<'_>,
     meta: &CopyMeta,
     meter: &mut Meter,
-) -> Result<(), FsError> {
+) -> Result<std::fs::File, FsError> {
     let dest_path = ends.dest_path;
     let io = |e: io::Error| FsError::io(e, dest_path);
     let mut temp = cap_tempfile::TempFile::new(ends.dir).map_err(io)?;
@@ -601,12 +619,14 @@ pub(crate) fn copy_replace<A: Replacing>(
         ends.src_path,
         dest_path,
     )?;
-    rustix::fs::fchmod(temp.as_file().as_fd(), Mode::from_raw_mode(meta.mode))
+    rustix::fs::fchmod(temp.as_file().as_fd(), new_file_mode(meta.mode))
         .map_err(|e| FsError::io(e, dest_path))?;
     if let Some(times) = &meta.times {
         rustix::fs::futimens(temp.as_file().as_fd(), times)
             .map_err(|e| FsError::io(e, dest_path))?;
     }
     temp.as_file().sync_all().map_err(io)?;
-    temp.replace(ends.name).map_err(io)
+    let file = temp.as_file().try_clone().map_err(io)?.into_std();
+    temp.replace(ends.name).map_err(io)?;
+    Ok(file)
 }

@@ -15,6 +15,7 @@ use super::sys::{
 };
 use crate::authz::Granted;
 use crate::bindings::wit_fs as wit;
+use crate::limits::Clock;
 
 /// Most entries one directory listing returns, and most entries a recursive delete, chmod or
 /// chown plans (and authorizes) before refusing.
@@ -30,17 +31,22 @@ pub(crate) struct Planned {
 /// Plans a recursive `what` (e.g. "delete") of everything below `dir`, calling `authorize`
 /// for each entry (whether it is a directory, and its absolute path) before anything is
 /// changed.
+///
+/// Like every function here, it checks the run's `clock` at each entry: a deadline or a
+/// cancellation stops it between two entries.
 pub(crate) fn plan(
+    clock: &Clock,
     dir: BorrowedFd<'_>,
     path: &str,
     what: &str,
     authorize: &mut dyn FnMut(bool, &str) -> Result<(), FsError>,
 ) -> Result<Vec<Planned>, FsError> {
     let mut count = 0;
-    plan_in(dir, path, what, &mut count, authorize)
+    plan_in(clock, dir, path, what, &mut count, authorize)
 }
 
 fn plan_in(
+    clock: &Clock,
     dir: BorrowedFd<'_>,
     path: &str,
     what: &str,
@@ -49,6 +55,7 @@ fn plan_in(
 ) -> Result<Vec<Planned>, FsError> {
     let mut out = Vec::new();
     for entry in read_entries(dir, path, MAX_TREE_ENTRIES)? {
+        clock.check()?;
         *count += 1;
         if *count > MAX_TREE_ENTRIES {
             return Err(FsError::invalid_argument(format!(
@@ -67,7 +74,7 @@ fn plan_in(
         authorize(is_dir, &child_path)?;
         let children = if is_dir {
             let fd = open_dir_at(dir, &entry.name, &child_path)?;
-            plan_in(fd.as_fd(), &child_path, what, count, authorize)?
+            plan_in(clock, fd.as_fd(), &child_path, what, count, authorize)?
         } else {
             Vec::new()
         };
@@ -84,15 +91,17 @@ fn plan_in(
 /// directory that gained entries fails to delete).
 pub(crate) fn remove<A: Removal>(
     granted: &Granted<A>,
+    clock: &Clock,
     dir: BorrowedFd<'_>,
     path: &str,
     plan: &[Planned],
 ) -> Result<(), FsError> {
     for item in plan {
+        clock.check()?;
         let child_path = path::join(path, &item.name);
         if item.is_dir {
             let fd = open_dir_at(dir, &item.name, &child_path)?;
-            remove(granted, fd.as_fd(), &child_path, &item.children)?;
+            remove(granted, clock, fd.as_fd(), &child_path, &item.children)?;
         }
         unlink_at(granted, dir, &item.name, item.is_dir, &child_path)?;
     }
@@ -119,15 +128,17 @@ impl Change<'_> {
 /// Refuses a recursive change when a planned regular file has other hard links (see
 /// `FsView::single_link`); checked for the whole tree before anything changes.
 pub(crate) fn check_links(
+    clock: &Clock,
     dir: BorrowedFd<'_>,
     dir_path: &str,
     plan: &[Planned],
 ) -> Result<(), FsError> {
     for item in plan {
+        clock.check()?;
         let child = path::join(dir_path, &item.name);
         if item.is_dir {
             let fd = open_dir_at(dir, &item.name, &child)?;
-            check_links(fd.as_fd(), &child, &item.children)?;
+            check_links(clock, fd.as_fd(), &child, &item.children)?;
             continue;
         }
         let st = lstat_at(dir, &item.name, &child)?;
@@ -146,12 +157,14 @@ pub(crate) fn check_links(
 /// directories, opened without following (a symlink has no mode of its own on Linux, and an
 /// entry swapped for a symlink since planning is skipped, never followed).
 pub(crate) fn change(
+    clock: &Clock,
     dir: BorrowedFd<'_>,
     dir_path: &str,
     plan: &[Planned],
     change: Change<'_>,
 ) -> Result<(), FsError> {
     for item in plan {
+        clock.check()?;
         let child = path::join(dir_path, &item.name);
         if item.is_dir {
             let fd = match try_open_dir_at(dir, &item.name) {
@@ -159,7 +172,7 @@ pub(crate) fn change(
                 Err(Errno::LOOP | Errno::NOTDIR) => continue,
                 Err(e) => return Err(FsError::io(e, &child)),
             };
-            self::change(fd.as_fd(), &child, &item.children, change)?;
+            self::change(clock, fd.as_fd(), &child, &item.children, change)?;
             change.apply_fd(fd.as_fd(), &child)?;
             continue;
         }

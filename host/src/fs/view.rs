@@ -59,6 +59,19 @@ impl wit::Host for FsView<'_> {
 }
 
 impl FsView<'_> {
+    /// Gives the guest a handle, counted against the run's handle limit.
+    pub(crate) fn push_handle<T: Send + 'static>(&mut self, res: T) -> FsResult<Resource<T>> {
+        self.meter.open_handle()?;
+        Ok(self.table.push(res)?)
+    }
+
+    /// Takes back a handle the guest dropped.
+    pub(crate) fn drop_handle<T: 'static>(&mut self, res: Resource<T>) -> wasmtime::Result<()> {
+        self.table.delete(res)?;
+        self.meter.close_handle();
+        Ok(())
+    }
+
     /// Asks the one `authorize()` about `action` on `resource`.
     pub(crate) fn authorize<A: Action<Resource = FsResource>>(
         &self,
@@ -88,13 +101,25 @@ impl FsView<'_> {
         mut last: Option<Granted<Create>>,
     ) -> FsResult<walk::Walked> {
         let authz = self.authz;
-        walk::walk(granted, self.ctx.root(), path, how, &mut |new_dir| {
+        let mut created = 0;
+        let mut create = |new_dir: &str| {
+            // A new directory entry: its name is bytes the file system holds for the script.
+            created += new_dir.rsplit('/').next().map_or(0, str::len);
             match last.take() {
                 // The directory the caller authorized already.
                 Some(create) if new_dir == path => Ok(create),
                 _ => Ok(authz.authorize(Create, &FsResource::Dir(new_dir.to_string()))?),
             }
-        })
+        };
+        let mut hop = |heading: &str| {
+            authz
+                .authorize(Open, &FsResource::Dir(heading.to_string()))
+                .map(drop)
+                .map_err(FsError::from)
+        };
+        let mut walked = walk::walk(granted, self.ctx.root(), path, how, &mut create, &mut hop)?;
+        walked.created = created;
+        Ok(walked)
     }
 
     /// Refuses to change a file in place when it has other hard links: a hard link is a name

@@ -58,6 +58,22 @@ fn stack_path(stack: &[(String, OwnedFd)]) -> String {
         })
 }
 
+/// Where a walk at `here` with `rest` still to go is heading, resolved lexically (`..` pops
+/// a component, never above `/`).
+pub(crate) fn heading<'a>(here: &str, rest: impl IntoIterator<Item = &'a String>) -> String {
+    let mut parts: Vec<&str> = here.split('/').filter(|c| !c.is_empty()).collect();
+    for c in rest {
+        match c.as_str() {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            name => parts.push(name),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
 /// The error for too many symlinks while resolving `path`.
 pub(crate) fn too_many_links(path: &str) -> FsError {
     FsError::Guest(wit::Error::TooManyLinks(format!(
@@ -78,6 +94,8 @@ pub(crate) struct Walked {
     pub fd: OwnedFd,
     pub path: String,
     pub parent: Option<(OwnedFd, String)>,
+    /// Bytes of directory names the walk created (charged to the run's writes).
+    pub created: usize,
 }
 
 impl Walked {
@@ -98,13 +116,18 @@ impl Walked {
 /// never leaves it.
 ///
 /// `authorize_create` is called with the absolute path of each directory the walk is about to
-/// create, before it is created, and returns the proof that allows it.
+/// create, before it is created, and returns the proof that allows it. `authorize_hop` is
+/// called each time a symlink is followed, with the path the walk now heads for (the link's
+/// text joined to what is left, resolved lexically), before anything on that path is opened or
+/// read: a path outside the policy yields only its denial, never an error that tells what
+/// exists there, and a symlink outside the policy is never read.
 pub(crate) fn walk(
     _granted: &Granted<Open>,
     root: BorrowedFd<'_>,
     path: &str,
     how: Walk,
     authorize_create: &mut dyn FnMut(&str) -> Result<Granted<Create>, FsError>,
+    authorize_hop: &mut dyn FnMut(&str) -> Result<(), FsError>,
 ) -> Result<Walked, FsError> {
     let root = open_dir_at(root, ".", "/")?;
     let mut stack: Vec<(String, OwnedFd)> = vec![(String::new(), root)];
@@ -156,6 +179,7 @@ pub(crate) fn walk(
                 for part in link.split('/').rev() {
                     queue.push_front(part.to_string());
                 }
+                authorize_hop(&heading(&stack_path(&stack), &queue))?;
             }
             Step::NotDir => {
                 return Err(FsError::Guest(wit::Error::NotADirectory(format!(
@@ -169,5 +193,23 @@ pub(crate) fn walk(
         return Err(FsError::Trap(wasmtime::format_err!("walk stack emptied")));
     };
     let parent = stack.pop().map(|(_, parent)| (parent, name));
-    Ok(Walked { fd, path, parent })
+    Ok(Walked {
+        fd,
+        path,
+        parent,
+        created: 0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::heading;
+
+    #[test]
+    fn heading_resolves_lexically() {
+        let rest = |s: &str| s.split('/').map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(heading("/a/b", &rest("../c/./d")), "/a/c/d");
+        assert_eq!(heading("/", &rest("../../x")), "/x");
+        assert_eq!(heading("/a", &rest("")), "/a");
+    }
 }

@@ -19,7 +19,7 @@ pub(super) fn finish(
         alarms.push(alarm("RexRunnerScriptExecutionFailure", &message));
         (String::new(), Some(RunError::new(kind, &message)))
     };
-    let (output, error) = match (result, &state.meter.exceeded) {
+    let (output, error) = match (result, state.meter.exceeded()) {
         // A host-side limit decides the outcome, whatever the guest returned or how it trapped.
         (_, Some(exceeded)) => {
             let kind = match exceeded {
@@ -52,8 +52,9 @@ pub(super) fn finish(
                     ErrorType::ScriptException
                 }
                 wit_runner::FailureKind::LimitExceeded => ErrorType::LimitExceeded,
-                // Believed only if this host denied something in this run.
-                wit_runner::FailureKind::AccessDenied if state.authz.denials() > 0 => {
+                // Believed only if the message is this host's own record of the denial the
+                // guest names: a script cannot make a denial up or change what it names.
+                wit_runner::FailureKind::AccessDenied if confirmed(&state, &f) => {
                     alarms.push(alarm("RexRunnerPrivilegeEscalation", &f.message));
                     metrics.push(Metric::count(
                         "RexRunnerPrivilegeEscalationCount",
@@ -97,6 +98,32 @@ pub(super) fn finish(
         metrics: Some(metrics),
         logs: Some(state.log.into_entries()),
     }
+}
+
+/// Whether an uncaught access denial is one this host answered: the failure names a denial
+/// of the run, and its message is `<Source>: PermissionDenied: <the host's text of it>`,
+/// optionally followed by the script position.
+fn confirmed(state: &HostState, failure: &wit_runner::Failure) -> bool {
+    let Some(denied) = failure.denial.and_then(|id| state.authz.denial(id)) else {
+        return false;
+    };
+    let Some((source, rest)) = failure.message.split_once(": PermissionDenied: ") else {
+        return false;
+    };
+    let Some(after) = rest.strip_prefix(&denied.message()) else {
+        return false;
+    };
+    let is_position = |s: &str| {
+        s.strip_prefix(" (line ")
+            .and_then(|s| s.strip_suffix(')'))
+            .is_some_and(|s| {
+                s.split(", position ")
+                    .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            })
+    };
+    !source.is_empty()
+        && source.bytes().all(|b| b.is_ascii_alphanumeric())
+        && (after.is_empty() || is_position(after))
 }
 
 fn alarm(kind: &str, message: &str) -> Alarm {

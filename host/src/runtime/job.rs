@@ -69,6 +69,13 @@ impl Job {
         self
     }
 
+    /// Puts the host path `path` (a file or a directory and everything below it) outside the
+    /// script's reach whatever the policy says (see [`FsConfig::protected`]).
+    pub fn protect(mut self, path: impl Into<PathBuf>) -> Self {
+        self.fs.protected.push(path.into());
+        self
+    }
+
     pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> Self {
         self.cancel = Some(flag);
         self

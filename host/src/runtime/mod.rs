@@ -20,7 +20,7 @@ pub(crate) use self::state::HostState;
 use crate::args::{ArgValue, Scalar};
 use crate::authz::{Authorizer, Policy, PolicyCache};
 use crate::bindings::{ScriptPre, wit_runner};
-use crate::fs::FsCtx;
+use crate::fs::{FsCtx, RuntimeState};
 use crate::limits::Exceeded;
 use crate::outcome::{ErrorType, RunOutcome};
 
@@ -64,6 +64,8 @@ pub struct Runtime {
     pre: ScriptPre<HostState>,
     ticker_stop: Arc<AtomicBool>,
     policies: PolicyCache,
+    /// The runtime's own files (compiled-guest cache, binary), outside every script's reach.
+    own_state: Vec<(std::path::PathBuf, String)>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -158,11 +160,19 @@ impl Runtime {
                 }
             })
             .map_err(|e| RuntimeError::Engine(wasmtime::Error::new(e)))?;
+        let mut own_state = Vec::new();
+        if let Some(dir) = crate::cache::cache_dir() {
+            own_state.push((dir, "the compiled-guest cache".to_string()));
+        }
+        if let Ok(exe) = std::env::current_exe() {
+            own_state.push((exe, "the running wrex binary".to_string()));
+        }
         Ok(Self {
             engine,
             pre,
             ticker_stop,
             policies: PolicyCache::new(),
+            own_state,
         })
     }
 
@@ -195,8 +205,16 @@ impl Runtime {
                 return RunOutcome::early_error(ErrorType::InternalException, &message, vec![]);
             }
         };
+        let mut protected: Vec<(std::path::PathBuf, String)> = job
+            .fs
+            .protected
+            .iter()
+            .map(|p| (p.clone(), "the runtime's own state".to_string()))
+            .collect();
+        protected.extend(self.own_state.iter().cloned());
+        let guard = RuntimeState::new(job.fs.root.as_deref(), &protected);
         let state = HostState::new(
-            Authorizer::new(job.policy, &job.principal, job.observer),
+            Authorizer::new(job.policy, &job.principal, job.observer).with_guard(Arc::new(guard)),
             fs,
             job.log_level,
             job.limits,

@@ -83,13 +83,14 @@ impl fmt::Display for IoErrorKind {
 /// Converts an error returned by a host import.
 pub fn from_wit(err: WitError) -> Box<EvalAltResult> {
     let (kind, message) = match err {
-        WitError::AccessDenied(d) => (
-            IoErrorKind::PermissionDenied,
-            format!(
+        WitError::AccessDenied(d) => {
+            let message = format!(
                 "Permission denied: {} unauthorized to perform {} for {}::{}",
                 d.principal, d.action, d.resource_type, d.resource_id
-            ),
-        ),
+            );
+            error::remember_denial(&message, d.id);
+            (IoErrorKind::PermissionDenied, message)
+        }
         WitError::InvalidPath(m) => (IoErrorKind::InvalidPath, m),
         WitError::InvalidArgument(m) => (IoErrorKind::InvalidArguments, m),
         WitError::NotFound(m) => (IoErrorKind::NotFound, m),

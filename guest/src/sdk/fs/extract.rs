@@ -4,6 +4,7 @@
 //! nothing; then each directory, file and symlink is created through the host, which
 //! authorizes it.
 
+use std::collections::{HashMap, VecDeque};
 use std::io::Read;
 
 use flate2::read::MultiGzDecoder;
@@ -119,9 +120,19 @@ fn safe_components(path: &str) -> Result<Vec<&str>> {
     Ok(parts)
 }
 
-/// Checks a symlink entry: its target, resolved from the link's own directory, must stay
-/// inside the destination (so a later entry can never be written through it elsewhere).
-fn check_link(entry_parts: &[&str], target: &str, path: &str) -> Result<()> {
+/// Most symlinks followed while resolving one archive link (Linux's `MAXSYMLINKS`).
+const MAX_LINK_HOPS: usize = 40;
+
+/// Checks a symlink entry: its target, resolved from the link's own directory through every
+/// symlink the archive creates (`links`, by entry path), must stay inside the destination, so
+/// neither the link nor a later entry written through it can reach anything else. (`sub/b ->
+/// ..` then `leak -> sub/b/../../secret` passes a check of the text alone.)
+fn check_link(
+    links: &HashMap<Vec<String>, String>,
+    entry_parts: &[&str],
+    target: &str,
+    path: &str,
+) -> Result<()> {
     let refuse = |why: &str| {
         sdk_error(
             IoErrorKind::InvalidPath,
@@ -131,17 +142,38 @@ fn check_link(entry_parts: &[&str], target: &str, path: &str) -> Result<()> {
     if target.is_empty() || target.starts_with('/') {
         return Err(refuse("its target is absolute or empty"));
     }
-    let mut depth = entry_parts.len() as i64 - 1;
-    for c in target.split('/') {
-        match c {
+    let mut here: Vec<String> = entry_parts[..entry_parts.len() - 1]
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let mut queue: VecDeque<String> = target.split('/').map(str::to_string).collect();
+    let mut hops = 0;
+    while let Some(c) = queue.pop_front() {
+        match c.as_str() {
             "" | "." => {}
             ".." => {
-                depth -= 1;
-                if depth < 0 {
+                if here.pop().is_none() {
                     return Err(refuse("its target leaves the destination"));
                 }
             }
-            _ => depth += 1,
+            _ => {
+                here.push(c);
+                if let Some(next) = links.get(&here) {
+                    hops += 1;
+                    if hops > MAX_LINK_HOPS {
+                        return Err(refuse("too many symlinks in its target"));
+                    }
+                    if next.is_empty() || next.starts_with('/') {
+                        return Err(refuse(
+                            "its target goes through a symlink that leaves the destination",
+                        ));
+                    }
+                    here.pop();
+                    for part in next.split('/').rev() {
+                        queue.push_front(part.to_string());
+                    }
+                }
+            }
         }
     }
     Ok(())
@@ -203,14 +235,24 @@ fn extract_archive(f: &FileHandle, dest: &DirHandle, o: &ExtractArchiveOptions) 
     }
     let perms = o.preserve_permissions.unwrap_or(false);
     let owner = o.preserve_ownership.unwrap_or(false);
-    // First pass: every entry is checked before anything is created.
+    // First pass: every entry is checked before anything is created; symlinks once all of
+    // them are known, since a link can go through one that comes later in the archive.
+    let mut links: HashMap<Vec<String>, String> = HashMap::new();
+    let mut in_order = Vec::new();
     for_each_entry(&f.0, &mut |_, h| {
         let parts = safe_components(&h.path)?;
         if h.kind == Kind::Symlink {
-            check_link(&parts, &h.link, &h.path)?;
+            let parts: Vec<String> = parts.iter().map(|c| c.to_string()).collect();
+            in_order.push(parts.clone());
+            links.insert(parts, h.link);
         }
         Ok(())
     })?;
+    for parts in &in_order {
+        let target = links.get(parts).map_or("", String::as_str);
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        check_link(&links, &parts, target, &parts.join("/"))?;
+    }
     let root = dest.0.path();
     for_each_entry(&f.0, &mut |entry, h| {
         let parts = safe_components(&h.path)?;
@@ -223,7 +265,8 @@ fn extract_archive(f: &FileHandle, dest: &DirHandle, o: &ExtractArchiveOptions) 
             Kind::Dir => {
                 let d = open_dir(&join_all(&root, &parts), true, true, false)?;
                 if perms {
-                    d.set_permissions(h.mode, false).map_err(from_wit)?;
+                    // Never a set-id or sticky bit from an archive (the host refuses them).
+                    d.set_permissions(h.mode & 0o777, false).map_err(from_wit)?;
                 }
                 if owner {
                     d.set_ownership(Some(&uid), Some(&gid), false)
@@ -266,7 +309,7 @@ fn extract_archive(f: &FileHandle, dest: &DirHandle, o: &ExtractArchiveOptions) 
                     None => opened.write(&[]).map_err(from_wit)?,
                 };
                 if perms {
-                    file.set_permissions(h.mode).map_err(from_wit)?;
+                    file.set_permissions(h.mode & 0o777).map_err(from_wit)?;
                 }
                 if owner {
                     file.set_ownership(Some(&uid), Some(&gid))

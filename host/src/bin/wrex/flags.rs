@@ -141,6 +141,9 @@ pub(crate) struct LimitArgs {
     /// Length of the script source, in bytes [default: 8 MiB].
     #[arg(long, value_name = "BYTES")]
     pub(crate) max_script_size: Option<usize>,
+    /// Files, directories and symlinks a script holds open at once [default: 256].
+    #[arg(long, value_name = "N")]
+    pub(crate) max_handles: Option<u32>,
 }
 
 impl LimitArgs {
@@ -178,6 +181,7 @@ impl LimitArgs {
             max_read_bytes: self.max_read.unwrap_or(d.max_read_bytes),
             max_write_bytes: self.max_write.unwrap_or(d.max_write_bytes),
             max_script_bytes: self.max_script_size.unwrap_or(d.max_script_bytes),
+            max_handles: self.max_handles.unwrap_or(d.max_handles),
         })
     }
 }

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(colour_stderr())
         .init();
     let cli = Cli::parse();
     let inputs = match cli.command {
@@ -69,4 +70,11 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Colour on stderr only for a terminal, and never with `NO_COLOR` set (https://no-color.org):
+/// a caller capturing wrex's diagnostics gets plain text.
+fn colour_stderr() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

@@ -27,6 +27,28 @@ pub(crate) fn print_json(outcome: &RunOutcome, pretty: bool) -> std::io::Result<
     out.flush()
 }
 
+/// Text from a script made safe for a terminal: control characters (escape sequences that
+/// move the cursor or set the window title, carriage returns that overwrite a line) are shown
+/// escaped (`\u{1b}`); newlines and tabs are kept only where `multiline`.
+pub(crate) fn terminal_safe(text: &str, multiline: bool) -> std::borrow::Cow<'_, str> {
+    let keep = |c: char| multiline && (c == '\n' || c == '\t');
+    if !text.chars().any(|c| c.is_control() && !keep(c)) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if c.is_control() && !keep(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
+/// The human form. Everything a script wrote passes through [`terminal_safe`]: a log entry
+/// is one line, so a script cannot print a line that looks like wrex's own, and output comes
+/// under its own heading when logs are shown.
 pub(crate) fn print_human(outcome: &RunOutcome, verbose: bool) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     if verbose {
@@ -34,16 +56,20 @@ pub(crate) fn print_human(outcome: &RunOutcome, verbose: bool) -> std::io::Resul
             writeln!(
                 out,
                 "[{}] {}",
-                entry.attributes.level, entry.attributes.message
+                entry.attributes.level,
+                terminal_safe(&entry.attributes.message, false)
             )?;
         }
+        writeln!(out, "--- output ---")?;
     }
     match &outcome.error {
-        None if !outcome.output.is_empty() => writeln!(out, "{}", outcome.output)?,
+        None if !outcome.output.is_empty() => {
+            writeln!(out, "{}", terminal_safe(&outcome.output, true))?;
+        }
         None => {}
         Some(e) => {
             out.flush()?;
-            eprintln!("error: {}", e.message);
+            eprintln!("error: {}", terminal_safe(&e.message, false));
         }
     }
     if verbose {
@@ -53,4 +79,19 @@ pub(crate) fn print_human(outcome: &RunOutcome, verbose: bool) -> std::io::Resul
         }
     }
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terminal_safe;
+
+    #[test]
+    fn control_characters_are_escaped_for_the_terminal() {
+        let title = "\u{1b}]0;pwned\u{7}ok";
+        assert_eq!(terminal_safe(title, true), "\\u{1b}]0;pwned\\u{7}ok");
+        assert_eq!(terminal_safe("a\nb\tc", true), "a\nb\tc");
+        assert_eq!(terminal_safe("a\n[ERROR] fake", false), "a\\n[ERROR] fake");
+        assert_eq!(terminal_safe("over\rwrite", true), "over\\rwrite");
+        assert_eq!(terminal_safe("plain é", false), "plain é");
+    }
 }

@@ -93,6 +93,11 @@ pub(crate) fn run(inputs: Inputs) -> anyhow::Result<ExitCode> {
         job = job.root(root.clone());
     }
     job = job.redaction_dictionary(common.redaction_dictionary.clone());
+    // The files this run was given are the runtime's, not the script's to change.
+    job = job.protect(&inputs.policy).protect(&inputs.script);
+    if let Some(args) = &inputs.args {
+        job = job.protect(args);
+    }
     let mut outcome = runtime.run(job);
     if let Some(metrics) = outcome.metrics.as_mut() {
         metrics.push(Metric::new(
