@@ -28,10 +28,26 @@ fn run() -> Result<(), String> {
 
     ensure_guest_target();
 
-    // A target directory of its own, beside the outer one: the outer build holds its lock.
+    // Under clippy (`cargo clippy`, or clippy-driver as the workspace wrapper, as CI builds),
+    // the guest is linted as it is built, with the same lint arguments: no separate
+    // `cargo clippy --target wasm32-unknown-unknown` that would check every dependency again.
+    println!("cargo:rerun-if-env-changed=RUSTC_WORKSPACE_WRAPPER");
+    println!("cargo:rerun-if-env-changed=CLIPPY_ARGS");
+    let clippy = env::var("RUSTC_WORKSPACE_WRAPPER").ok().filter(|w| {
+        Path::new(w)
+            .file_stem()
+            .is_some_and(|s| s == "clippy-driver")
+    });
+
+    // A target directory of its own, beside the outer one: the outer build holds its lock. A
+    // linted build keeps its own, so linting and plain builds do not undo each other's work.
     let target_dir = outer_target_dir(&out_dir)
         .unwrap_or_else(|| root.join("target"))
-        .join("wasm-guest");
+        .join(if clippy.is_some() {
+            "wasm-guest-clippy"
+        } else {
+            "wasm-guest"
+        });
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
@@ -55,6 +71,9 @@ fn run() -> Result<(), String> {
         .env_remove("CARGO_TARGET_DIR");
     if env::var("RUSTFLAGS").is_ok_and(|f| f.contains("-D warnings")) {
         cmd.env("RUSTFLAGS", "-D warnings");
+    }
+    if let Some(wrapper) = &clippy {
+        cmd.env("RUSTC_WORKSPACE_WRAPPER", wrapper);
     }
     let status = cmd
         .status()

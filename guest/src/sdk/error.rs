@@ -79,25 +79,23 @@ pub fn remember_denial(message: &str, id: u32) {
 }
 
 /// What an uncaught SDK error payload says: `<source>: <kind>: <message>`, and, for a denial,
-/// the host's id of the denial raised with exactly this message (`None` for a denial the
-/// host did not raise: a script-made map).
+/// the host's id of the denial raised with exactly this message (`None` for any other error,
+/// and for a denial the host did not raise: a script-made map).
 #[derive(Debug)]
 pub struct Described {
     pub text: String,
-    pub denied: bool,
     pub denial: Option<u32>,
 }
 
 /// [`Described`] for a payload of kind type `K`; `None` for any other value.
 pub fn describe<K: ErrorKind>(value: &Dynamic) -> Option<Described> {
     fields::<K>(value).map(|(kind, message)| {
-        let denied = kind.is_denial();
-        let denial = denied
+        let denial = kind
+            .is_denial()
             .then(|| DENIALS.with_borrow(|d| d.get(&message).copied()))
             .flatten();
         Described {
             text: format!("{}: {kind}: {message}", K::SOURCE),
-            denied,
             denial,
         }
     })

@@ -405,7 +405,7 @@ impl Authorizer {
                 errors: vec![why],
             };
         }
-        let Some(action) = self.policy.for_action(namespace, id) else {
+        let Some((action_uid, policies)) = self.policy.for_action(namespace, id) else {
             return Evaluated::error(format!(
                 "the schema has no action `{namespace}::Action::\"{id}\"`"
             ));
@@ -417,7 +417,7 @@ impl Authorizer {
         let resource_uid = resource.uid();
         let request = match Request::new(
             self.principal_uid.clone(),
-            action.uid.clone(),
+            action_uid.clone(),
             resource_uid.clone(),
             context,
             Some(schema()),
@@ -448,9 +448,7 @@ impl Authorizer {
         };
         // Only the policies whose action scope can match: the same decision, without
         // evaluating policies about other actions.
-        let response = self
-            .cedar
-            .is_authorized(&request, &action.policies, entities);
+        let response = self.cedar.is_authorized(&request, policies, entities);
         let diagnostics = response.diagnostics();
         let policies = diagnostics
             .reason()

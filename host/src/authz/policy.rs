@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use cedar_policy::{ActionConstraint, EntityUid, PolicyId, PolicySet, ValidationMode, Validator};
 use miette::Diagnostic;
@@ -144,11 +144,28 @@ fn check_nesting(text: &str, name: &str) -> Result<(), PolicyError> {
     Ok(())
 }
 
-/// One action of the schema: its UID (built once) and the policies that can apply to it.
+/// One action of the schema: its UID (built once) and the policies that can apply to it,
+/// selected on first use (a policy set of 10,000 policies that each apply to every action
+/// would otherwise be copied once per action of the schema at load: seconds and hundreds of
+/// MB before any run).
 #[derive(Debug)]
 pub(crate) struct ActionPolicies {
     pub(crate) uid: EntityUid,
-    pub(crate) policies: PolicySet,
+    policies: OnceLock<PolicySet>,
+}
+
+impl ActionPolicies {
+    /// The policies whose action scope can match this action.
+    pub(crate) fn policies(&self, all: &PolicySet) -> &PolicySet {
+        self.policies.get_or_init(|| {
+            let mut subset = PolicySet::new();
+            for policy in all.policies().filter(|p| scope_matches(p, &self.uid)) {
+                // INVARIANT: ids are unique in `all`, so they are unique in the subset.
+                let _ = subset.add(policy.clone());
+            }
+            subset
+        })
+    }
 }
 
 /// Actions by namespace, then by id (`file_system` → `read`), so a lookup by `&str` needs no
@@ -188,22 +205,18 @@ fn scope_matches(policy: &cedar_policy::Policy, action: &EntityUid) -> bool {
     }
 }
 
-/// Every action of the schema, of every namespace, with the policies that can match it.
-fn index_by_action(set: &PolicySet) -> ActionIndex {
+/// Every action of the schema, of every namespace; each action's policies are selected when
+/// it is first asked about.
+fn index_by_action() -> ActionIndex {
     let mut index = ActionIndex::new();
     for uid in schema().actions() {
-        let mut subset = PolicySet::new();
-        for policy in set.policies().filter(|p| scope_matches(p, uid)) {
-            // INVARIANT: ids are unique in `set`, so they are unique in the subset.
-            let _ = subset.add(policy.clone());
-        }
         let namespace = uid.type_name().namespace();
         let id = uid.id().unescaped().to_string();
         index.entry(namespace).or_default().insert(
             id,
             ActionPolicies {
                 uid: uid.clone(),
-                policies: subset,
+                policies: OnceLock::new(),
             },
         );
     }
@@ -258,7 +271,7 @@ impl Policy {
         for warning in result.validation_warnings() {
             tracing::warn!(target: "wrex::policy", "{}", describe(warning, text, name));
         }
-        let by_action = index_by_action(&set);
+        let by_action = index_by_action();
         let referenced = Referenced::of(&set);
         Ok(Self {
             set: Arc::new(set),
@@ -279,8 +292,9 @@ impl Policy {
 
     /// The action `namespace::Action::"id"` and the policies that can apply to it; `None` for
     /// an action the schema does not declare.
-    pub(crate) fn for_action(&self, namespace: &str, id: &str) -> Option<&ActionPolicies> {
-        self.by_action.get(namespace)?.get(id)
+    pub(crate) fn for_action(&self, namespace: &str, id: &str) -> Option<(&EntityUid, &PolicySet)> {
+        let action = self.by_action.get(namespace)?.get(id)?;
+        Some((&action.uid, action.policies(&self.set)))
     }
 
     /// The entities the policies name.
@@ -431,7 +445,7 @@ mod tests {
         let count = |a| {
             policy
                 .for_action("file_system", a)
-                .map_or(0, |p| p.policies.policies().count())
+                .map_or(0, |(_, p)| p.policies().count())
         };
         assert_eq!(count("write"), 3);
         assert_eq!(count("read"), 3);

@@ -340,15 +340,24 @@ pub(crate) fn read_chunk<A: Reading>(
     want: usize,
     path: &str,
 ) -> Result<Vec<u8>, FsError> {
+    fill(want, path, |buf, at| file.read_at(buf, offset + at))
+}
+
+/// Fills up to `want` bytes with `read(buf, bytes read so far)`. Files stay non-blocking: a
+/// file whose read would wait (`/proc/kmsg`) gives what it has, or an error saying nothing is
+/// there yet; the host never waits on it.
+fn fill(
+    want: usize,
+    path: &str,
+    mut read: impl FnMut(&mut [u8], u64) -> io::Result<usize>,
+) -> Result<Vec<u8>, FsError> {
     let mut buf = vec![0u8; want];
     let mut filled = 0;
     while filled < want {
-        match file.read_at(&mut buf[filled..], offset + filled as u64) {
+        match read(&mut buf[filled..], filled as u64) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            // Files stay non-blocking: a file whose read would wait (`/proc/kmsg`) returns
-            // what it has, or says that nothing is there yet; the host never waits on it.
             Err(e) if e.kind() == io::ErrorKind::WouldBlock && filled > 0 => break,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 return Err(FsError::Guest(wit::Error::Io(format!(
@@ -629,4 +638,32 @@ pub(crate) fn copy_replace<A: Replacing>(
     let file = temp.as_file().try_clone().map_err(io)?.into_std();
     temp.replace(ends.name).map_err(io)?;
     Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A read that would wait returns at once: with what came before it, or with an error
+    /// (as `/proc/kmsg` with nothing new, opened non-blocking as every file is).
+    #[test]
+    fn a_read_that_would_block_returns_at_once() {
+        let would_block = || Err(io::Error::from(io::ErrorKind::WouldBlock));
+        let mut calls = 0;
+        let got = fill(8, "/proc/kmsg", |buf, _| {
+            calls += 1;
+            if calls == 1 {
+                buf[..3].copy_from_slice(b"abc");
+                Ok(3)
+            } else {
+                would_block()
+            }
+        });
+        assert_eq!(got.ok().as_deref(), Some(&b"abc"[..]));
+        let err = fill(8, "/proc/kmsg", |_, _| would_block()).err();
+        assert!(
+            matches!(&err, Some(FsError::Guest(wit::Error::Io(m))) if m.contains("would block")),
+            "{err:?}"
+        );
+    }
 }

@@ -235,6 +235,46 @@ fn a_fifo_is_refused_without_blocking() {
     assert!(matches!(err, Error::NotAFile(_)), "{err:?}");
 }
 
+/// A FIFO is refused without being opened: a writer blocked opening it stays blocked (opening
+/// it for reading, even to refuse it, would have released the writer).
+#[test]
+fn a_fifo_is_refused_without_being_opened() {
+    let f = Fixture::new();
+    let fifo = f.path("ok/fifo");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        fifo.as_str(),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    let (opened, writer_opened) = std::sync::mpsc::channel();
+    let writer_path = fifo.clone();
+    let writer = std::thread::spawn(move || {
+        let file = std::fs::OpenOptions::new().write(true).open(&writer_path);
+        let _ = opened.send(());
+        file
+    });
+    let mut s = f.state(&["open", "read"]);
+    let dir = HostDir::open(&mut s.fs(), f.path("ok"), DIR).unwrap();
+    let err = guest_error(HostDir::open_file(
+        &mut s.fs(),
+        borrow(&dir),
+        "fifo".into(),
+        READ,
+    ));
+    assert!(matches!(err, Error::NotAFile(_)), "{err:?}");
+    let released = writer_opened.recv_timeout(std::time::Duration::from_millis(300));
+    assert!(
+        released.is_err(),
+        "refusing the FIFO opened it and released the writer"
+    );
+    // Release the writer ourselves.
+    let _reader = std::fs::File::open(&fifo).unwrap();
+    writer.join().unwrap().unwrap();
+}
+
 #[test]
 fn remove_entry_without_any_delete_permission_observes_nothing() {
     let f = Fixture::new();
