@@ -213,7 +213,7 @@ fn ls_lists_entries() {
     let sb = Sandbox::new();
     let out = sb.run("ls", "ro");
     assert_success(&out);
-    assert_eq!(out.output, r#"["a.txt", "sub"]|["FILE", "DIR"]|a.txt|true"#);
+    assert_eq!(out.output, r#"["a.txt", "sub"]|["File", "Dir"]|a.txt|true"#);
     assert_denied(&sb.run("ls", "open_only"), "read", "/allowed");
 }
 
@@ -234,7 +234,7 @@ fn ls_of_a_file_lists_that_file() {
     let sb = Sandbox::new();
     let out = sb.run("ls_file", "ro");
     assert_success(&out);
-    assert_eq!(out.output, r#"["a.txt"]|FILE"#);
+    assert_eq!(out.output, r#"["a.txt"]|File"#);
 }
 
 #[test]
@@ -260,7 +260,7 @@ fn handle_api_reads_writes_lists_and_deletes() {
 
     let out = sb.run("handle_list", "ro");
     assert_success(&out);
-    assert_eq!(out.output, r#"["a.txt", "sub", "w.txt"]|true|FILE"#);
+    assert_eq!(out.output, r#"["a.txt", "sub", "w.txt"]|true|File"#);
 
     let out = sb.run("handle_delete", "rw");
     assert_success(&out);
@@ -303,7 +303,7 @@ fn handle_metadata_and_recursive_create() {
     let sb = Sandbox::new();
     let out = sb.run("handle_metadata", "ro");
     assert_success(&out);
-    assert_eq!(out.output, "6|true|DIR|true|1|true|6");
+    assert_eq!(out.output, "6|true|Dir|true|1|true|6");
     let out = sb.run("handle_create_dir", "rw");
     assert_success(&out);
     assert_eq!(out.output, "0");

@@ -74,12 +74,12 @@ fn handle_metadata_and_in_place_changes() {
     let out = sb.run("handle_meta", "rw");
     assert_success(&out);
     for part in [
-        r#""mode": 384"#,
+        r#""mode": 33152"#,
         r#""after_in_place": "rewritten in place\n""#,
         r#""after_truncate": "rewritten""#,
         r#""size_after_fallocate": 2048"#,
         r#""du": 2048"#,
-        r#""dir_mode": 488"#,
+        r#""dir_mode": 16872"#,
         r#""mtime_ns": true"#,
         r#""owner_is_text": true"#,
         r#""symlink_target""#,
@@ -104,12 +104,12 @@ fn handle_tree_symlinks_find_usage_copy_move() {
     assert_success(&out);
     for part in [
         r#""target": "a.txt""#,
-        r#""link_type": "SYMLINK""#,
+        r#""link_type": "Symlink""#,
         r#""link_target": "a.txt""#,
         r#""forced": "sub/b.txt""#,
         r#""find_txt": ["a.txt", "log.txt", "b.txt"]"#,
         r#""find_shallow": ["link", "sub"]"#,
-        r#""largest": "DIR""#,
+        r#""largest": "Dir""#,
         r#""copied": "hello\n""#,
         r#""moved": "hello\n""#,
         r#""entry_meta": 6"#,

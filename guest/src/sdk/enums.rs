@@ -31,3 +31,20 @@ where
     }
     engine.register_static_module(name, module.into());
 }
+
+/// [`register_enum`] for a type whose values are named in the module differently from how
+/// they print (Rex's `EntryType::FILE` prints `File`): `values` are `(module name, value)`.
+pub fn register_enum_named<T>(
+    engine: &mut Engine,
+    name: &str,
+    values: impl IntoIterator<Item = (&'static str, T)>,
+) where
+    T: Clone + PartialEq + fmt::Display + Send + Sync + 'static,
+{
+    register_type::<T>(engine, name);
+    let mut module = Module::new();
+    for (constant, value) in values {
+        module.set_var(constant, value);
+    }
+    engine.register_static_module(name, module.into());
+}

@@ -7,14 +7,14 @@ use wasmtime::component::Resource;
 
 use super::args::{checked_mode, owner_ids, validate_link_target};
 use super::cedar::FsResource;
-use super::cedar::action::{Chmod, Chown, Create, Delete, Open, Read, Stat};
+use super::cedar::action::{Chmod, Chown, Create, Delete, Open, Read, Stat, Write};
 use super::error::{FsError, FsResult, not_a_file};
 use super::moves::Source;
 use super::path::{join, normalize_absolute, validate_name};
 use super::resources::{DirRes, FileRes, SymlinkRes};
 use super::sys::{
     self, dup_dir, ensure_same, file_type, lstat_at, lstat_if_exists, metadata_at, metadata_of,
-    mkdir_at, open_dir_at, read_entries, read_symlink, symlink_at, unlink_at,
+    mkdir_at, open_dir_at, read_entries, read_symlink, replace_file, symlink_at, unlink_at,
 };
 use super::tree::{self, Change, MAX_TREE_ENTRIES};
 use super::view::FsView;
@@ -115,6 +115,52 @@ impl wit::HostDir for FsView<'_> {
     ) -> FsResult<Resource<FileRes>> {
         self.meter.host_call()?;
         let res = self.open_file_in(&dir, name, &options)?;
+        self.push_handle(res)
+    }
+
+    /// # Authorization
+    ///
+    /// `open`, `create` (when absent) and `write` on `File(dir/name)`, all before anything is
+    /// created.
+    fn write_file(
+        &mut self,
+        dir: Resource<DirRes>,
+        name: String,
+        contents: Vec<u8>,
+        permissions: Option<u32>,
+    ) -> FsResult<Resource<FileRes>> {
+        self.meter.host_call()?;
+        validate_name(&name)?;
+        let mode = match permissions {
+            None => 0o644,
+            Some(m) => checked_mode(m & 0o777)?.as_raw_mode(),
+        };
+        let path = join(&self.table.get(&dir)?.path, &name);
+        let resource = FsResource::File(path.clone());
+        self.authorize(Open, resource.clone())?;
+        let parent = self.dir_fd(&dir, &path)?;
+        match lstat_if_exists(parent.as_fd(), &name, &path)? {
+            None => drop(self.authorize(Create, resource.clone())?),
+            Some(st) if file_type(&st) == FileType::RegularFile => {}
+            Some(st) if file_type(&st) == FileType::Symlink => {
+                return Err(FsError::Guest(wit::Error::SymlinkNotFollowed(format!(
+                    "`{path}` is a symbolic link; write_file never follows one"
+                ))));
+            }
+            Some(_) => return Err(not_a_file(&path)),
+        }
+        let granted = self.authorize(Write, resource)?;
+        self.meter.charge_write(name.len() + contents.len())?;
+        let file = replace_file(&granted, &parent, &name, mode, &contents, &path)?;
+        let res = FileRes {
+            file,
+            dir: parent,
+            name,
+            path,
+            readable: false,
+            writable: true,
+            link: None,
+        };
         self.push_handle(res)
     }
 

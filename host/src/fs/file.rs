@@ -18,11 +18,12 @@ use super::error::{FsError, FsResult, not_a_file};
 use super::moves::Source;
 use super::path::{join, validate_name};
 use super::redact::{MAX_REDACTED_BYTES, redact};
-use super::resources::{DirRes, FileRes};
+use super::resources::{DirRes, FileRes, SymlinkRes};
 use super::sys::{
     self, CopyEnds, CopyMeta, allocate, append_file, chmod_fd, chown_fd, copy_replace,
-    create_file_at, dir_from_fd, dup_dir, ensure_same, fstat, get_xattr, metadata_of, open_at,
-    overwrite, read_chunk, read_symlink, replace_file, set_len, set_xattr, unlink_at,
+    create_file_at, dir_from_fd, dup_dir, ensure_same, fstat, get_xattr, identity_at, metadata_of,
+    open_at, overwrite, read_chunk, read_symlink, replace_file, replaced, set_len, set_xattr,
+    unlink_at,
 };
 use super::view::FsView;
 use super::walk::MAX_LINKS;
@@ -57,9 +58,11 @@ impl FsView<'_> {
         options: &wit::OpenFileOptions,
     ) -> FsResult<FileRes> {
         validate_name(&name)?;
-        if !options.read && !options.write {
+        // As Rex: `create` opens for writing too (a create-only handle can be written).
+        let writable = options.write || options.create;
+        if !options.read && !writable {
             return Err(FsError::invalid_argument(
-                "open-file: at least one of `read` or `write` must be requested".into(),
+                "open-file: at least one of `read`, `write` or `create` must be requested".into(),
             ));
         }
         let mode = match options.permissions {
@@ -85,9 +88,18 @@ impl FsView<'_> {
         let mut parent_path = dir_path;
         let mut leaf = name;
         let mut links = 0;
+        let mut link = None;
         while let Some(target) = read_symlink(parent.as_fd(), &leaf, &join(&parent_path, &leaf))? {
             if !options.follow_symlinks {
                 return Err(symlink_not_followed(&path));
+            }
+            if link.is_none() {
+                link = Some(SymlinkRes {
+                    dir: dup_dir(&parent, &path)?,
+                    name: leaf.clone(),
+                    path: path.clone(),
+                    identity: identity_at(parent.as_fd(), &leaf, &path)?,
+                });
             }
             links += 1;
             if links > MAX_LINKS {
@@ -133,7 +145,7 @@ impl FsView<'_> {
         {
             return Err(not_a_file(&resolved));
         }
-        let flags = access(options.read, options.write) | OFlags::NONBLOCK | OFlags::NOCTTY;
+        let flags = access(options.read, writable) | OFlags::NONBLOCK | OFlags::NOCTTY;
         let fd = match &created {
             Some(create) => create_file_at(create, parent.as_fd(), &leaf, flags, mode),
             None => open_at(&opened, parent.as_fd(), &leaf, flags),
@@ -163,7 +175,8 @@ impl FsView<'_> {
             name: leaf,
             path: resolved,
             readable: options.read,
-            writable: options.write,
+            writable,
+            link,
         })
     }
 
@@ -203,6 +216,7 @@ impl wit::HostFile for FsView<'_> {
         let res = self.table.get(&file)?;
         let mode = fstat(res.file.as_fd(), &path)?.st_mode;
         let written = replace_file(&granted, &res.dir, &res.name, mode, &contents, &path)?;
+        let same = written.try_clone().map_err(|e| FsError::io(e, &path))?;
         let new = FileRes {
             file: written,
             dir: dup_dir(&res.dir, &path)?,
@@ -210,7 +224,19 @@ impl wit::HostFile for FsView<'_> {
             path,
             readable: res.readable,
             writable: res.writable,
+            link: match &res.link {
+                Some(l) => Some(SymlinkRes {
+                    dir: dup_dir(&l.dir, &l.path)?,
+                    name: l.name.clone(),
+                    path: l.path.clone(),
+                    identity: l.identity,
+                }),
+                None => None,
+            },
         };
+        // The handle written through now stands for the new file too (as Rex: a handle
+        // `compress_gzip` wrote to reads what was written).
+        self.table.get_mut(&file)?.file = same;
         self.push_handle(new)
     }
 
@@ -249,9 +275,24 @@ impl wit::HostFile for FsView<'_> {
 
     /// # Authorization
     ///
-    /// `delete` on the `File`.
+    /// `delete` on the `File`; for a handle opened through a symlink, `delete` on the
+    /// symlink, which is what is deleted (its target is kept, as Rex).
     fn delete(&mut self, file: Resource<FileRes>) -> FsResult<()> {
         self.meter.host_call()?;
+        if let Some(link) = &self.table.get(&file)?.link {
+            let path = link.path.clone();
+            let granted = self.authorize(Delete, FsResource::File(path.clone()))?;
+            let link = self
+                .table
+                .get(&file)?
+                .link
+                .as_ref()
+                .ok_or_else(|| replaced(&path))?;
+            if identity_at(link.dir.as_fd(), &link.name, &path)? != link.identity {
+                return Err(replaced(&path));
+            }
+            return unlink_at(&granted, link.dir.as_fd(), &link.name, false, &path);
+        }
         let path = self.file_path(&file)?;
         let granted = self.authorize(Delete, FsResource::File(path.clone()))?;
         let res = self.table.get(&file)?;
@@ -414,6 +455,7 @@ impl wit::HostFile for FsView<'_> {
             path: dest_path,
             readable,
             writable,
+            link: None,
         };
         self.push_handle(new)
     }
@@ -456,6 +498,7 @@ impl wit::HostFile for FsView<'_> {
             path: moved.path,
             readable,
             writable,
+            link: None,
         };
         self.push_handle(new)
     }

@@ -24,6 +24,9 @@ pub struct FileRes {
     pub(crate) path: String,
     pub(crate) readable: bool,
     pub(crate) writable: bool,
+    /// The symlink the script named, when the file was opened through one
+    /// (`follow_symlinks`): deleting the handle deletes that link, never its target (as Rex).
+    pub(crate) link: Option<SymlinkRes>,
 }
 
 /// A symlink itself, behind a `symlink` handle: its directory, name, and identity when opened

@@ -195,16 +195,22 @@ fn write_replaces_atomically_and_denied_write_changes_nothing() {
     let mut s = f.state(&["open", "read", "write"]);
     let dir = HostDir::open(&mut s.fs(), f.path("ok"), DIR).unwrap();
     let file = HostDir::open_file(&mut s.fs(), borrow(&dir), "a.txt".into(), rw).unwrap();
+    let before = std::fs::File::open(f.path("ok/a.txt")).unwrap();
     let newer = HostFile::write(&mut s.fs(), borrow(&file), b"new".to_vec()).unwrap();
     assert_eq!(
         HostFile::read(&mut s.fs(), borrow(&newer), 0, 10).unwrap(),
         b"new"
     );
-    // The old handle still sees the old inode: the replacement was a rename, not an overwrite.
+    // The handle written through stands for the new file too (as Rex).
     assert_eq!(
         HostFile::read(&mut s.fs(), borrow(&file), 0, 10).unwrap(),
-        b"alpha"
+        b"new"
     );
+    // A descriptor opened before still sees the old inode: the replacement was a rename, not
+    // an overwrite.
+    let mut old = String::new();
+    std::io::Read::read_to_string(&mut &before, &mut old).unwrap();
+    assert_eq!(old, "alpha");
     // No temporary file is left behind.
     let names: Vec<_> = std::fs::read_dir(f.path("ok"))
         .unwrap()

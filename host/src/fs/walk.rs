@@ -158,10 +158,36 @@ pub(crate) fn walk(
                         "directory `{target}` does not exist"
                     )));
                 }
+                // Below a missing directory everything is missing: every directory still to
+                // create is authorized before the first is created, so a denial part-way
+                // leaves nothing behind (as Rex). A `..` or `.` left in the queue (from a
+                // symlink's text) ends the look-ahead; those are authorized as they come.
                 let create = authorize_create(&target)?;
+                let mut ahead = Vec::new();
+                let mut below = target.clone();
+                for c in queue.iter().filter(|c| !c.is_empty()) {
+                    if c == "." || c == ".." {
+                        break;
+                    }
+                    below = path::join(&below, c);
+                    ahead.push((below.clone(), authorize_create(&below)?));
+                }
                 mkdir_at(&create, current.as_fd(), &component, true, &target)?;
                 let fd = open_dir_at(current.as_fd(), &component, &target)?;
                 stack.push((component, fd));
+                for (below, create) in ahead {
+                    let Some(name) =
+                        std::iter::from_fn(|| queue.pop_front()).find(|c| !c.is_empty())
+                    else {
+                        break;
+                    };
+                    let Some((_, current)) = stack.last() else {
+                        return Err(FsError::Trap(wasmtime::format_err!("walk stack emptied")));
+                    };
+                    mkdir_at(&create, current.as_fd(), &name, true, &below)?;
+                    let fd = open_dir_at(current.as_fd(), &name, &below)?;
+                    stack.push((name, fd));
+                }
             }
             Step::Symlink(link) => {
                 if !how.follow {

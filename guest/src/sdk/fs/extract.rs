@@ -11,12 +11,13 @@ use flate2::read::MultiGzDecoder;
 use rhai::{Engine, EvalAltResult};
 use tar::EntryType;
 
-use super::error::{IoErrorKind, from_wit, sdk_error};
-use super::handles::{DirHandle, FileHandle, WRITE_CREATE, open_dir};
+use super::error::{IoErrorKind, from_wit, is_access_denied, sdk_error};
+use super::handles::{DirHandle, FileHandle, open_dir};
 use super::lines::{CHUNK, HostReader};
 use super::options::ExtractArchiveOptions;
 use super::path::join_all;
 use crate::bindings::wrex::sdk::fs as wit;
+use crate::bindings::wrex::sdk::log;
 
 type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
 
@@ -255,70 +256,103 @@ fn extract_archive(f: &FileHandle, dest: &DirHandle, o: &ExtractArchiveOptions) 
     }
     let root = dest.0.path();
     for_each_entry(&f.0, &mut |entry, h| {
-        let parts = safe_components(&h.path)?;
-        let Some((name, dirs)) = parts.split_last() else {
-            return Ok(());
-        };
-        let parent = open_dir(&join_all(&root, dirs), !dirs.is_empty(), true, false)?;
-        let (uid, gid) = (h.uid.to_string(), h.gid.to_string());
-        match h.kind {
-            Kind::Dir => {
-                let d = open_dir(&join_all(&root, &parts), true, true, false)?;
-                if perms {
-                    // Never a set-id or sticky bit from an archive (the host refuses them).
-                    d.set_permissions(h.mode & 0o777, false).map_err(from_wit)?;
-                }
-                if owner {
-                    d.set_ownership(Some(&uid), Some(&gid), false)
-                        .map_err(from_wit)?;
-                }
+        // As Rex: an entry the policy denies is skipped (with a warning in the script log)
+        // and the rest extracted; any other error stops the extraction.
+        match extract_entry(&root, entry, &h, perms, owner) {
+            Err(e) if is_access_denied(&e) => {
+                skipped(&h.path, &e);
+                Ok(())
             }
-            Kind::Symlink => {
-                parent
-                    .create_symlink(&h.link, name, false)
-                    .map_err(from_wit)?;
-                if owner {
-                    parent
-                        .open_symlink(name)
-                        .map_err(from_wit)?
-                        .set_ownership(Some(&uid), Some(&gid))
-                        .map_err(from_wit)?;
-                }
+            other => other,
+        }
+    })
+}
+
+/// Logs a warning that `path` was skipped because of `err`.
+fn skipped(path: &str, err: &EvalAltResult) {
+    let why = match err {
+        EvalAltResult::ErrorRuntime(value, _) => {
+            crate::sdk::describe_error(value).map_or_else(|| value.to_string(), |d| d.text)
+        }
+        other => other.to_string(),
+    };
+    log::emit(
+        log::Level::Warn,
+        &format!("extract_archive: skipped `{path}`: {why}"),
+        0,
+    );
+}
+
+/// Extracts one checked entry below `root`. A file is written with `write-file`, which is
+/// authorized whole (`open`, `create`, `write`) before anything is created, so a denied
+/// file leaves nothing behind. Denied permission or ownership changes keep the entry.
+fn extract_entry(
+    root: &str,
+    entry: &mut tar::Entry<'_, Stream<'_>>,
+    h: &Header,
+    perms: bool,
+    owner: bool,
+) -> Result<()> {
+    let parts = safe_components(&h.path)?;
+    let Some((name, dirs)) = parts.split_last() else {
+        return Ok(());
+    };
+    let parent = open_dir(&join_all(root, dirs), !dirs.is_empty(), true, false)?;
+    let (uid, gid) = (h.uid.to_string(), h.gid.to_string());
+    // Metadata changes are best-effort, as Rex: a denial is logged and the entry kept.
+    let keep = |result: std::result::Result<(), wit::Error>| match result.map_err(from_wit) {
+        Err(e) if is_access_denied(&e) => {
+            skipped(&h.path, &e);
+            Ok(())
+        }
+        other => other,
+    };
+    match h.kind {
+        Kind::Dir => {
+            let d = open_dir(&join_all(root, &parts), true, true, false)?;
+            if perms {
+                // Never a set-id or sticky bit from an archive (the host refuses them).
+                keep(d.set_permissions(h.mode & 0o777, false))?;
             }
-            Kind::File => {
-                let opened = parent
-                    .open_file(
-                        name,
-                        wit::OpenFileOptions {
-                            permissions: perms.then_some(h.mode & 0o777),
-                            ..WRITE_CREATE
-                        },
-                    )
-                    .map_err(from_wit)?;
-                let mut current: Option<wit::File> = None;
-                let size = entry.size();
-                copy_data(entry, size, &mut |chunk| {
-                    match &current {
-                        None => current = Some(opened.write(chunk).map_err(from_wit)?),
-                        Some(c) => c.append(chunk).map_err(from_wit)?,
-                    }
-                    Ok(())
-                })?;
-                let file = match current {
-                    Some(c) => c,
-                    None => opened.write(&[]).map_err(from_wit)?,
-                };
-                if perms {
-                    file.set_permissions(h.mode & 0o777).map_err(from_wit)?;
-                }
-                if owner {
-                    file.set_ownership(Some(&uid), Some(&gid))
-                        .map_err(from_wit)?;
-                }
+            if owner {
+                keep(d.set_ownership(Some(&uid), Some(&gid), false))?;
             }
         }
-        Ok(())
-    })
+        Kind::Symlink => {
+            parent
+                .create_symlink(&h.link, name, false)
+                .map_err(from_wit)?;
+            if owner {
+                let link = parent.open_symlink(name).map_err(from_wit)?;
+                keep(link.set_ownership(Some(&uid), Some(&gid)))?;
+            }
+        }
+        Kind::File => {
+            let mode = perms.then_some(h.mode & 0o777);
+            let mut current: Option<wit::File> = None;
+            let size = entry.size();
+            copy_data(entry, size, &mut |chunk| {
+                match &current {
+                    None => {
+                        current = Some(parent.write_file(name, chunk, mode).map_err(from_wit)?);
+                    }
+                    Some(c) => c.append(chunk).map_err(from_wit)?,
+                }
+                Ok(())
+            })?;
+            let file = match current {
+                Some(c) => c,
+                None => parent.write_file(name, &[], mode).map_err(from_wit)?,
+            };
+            if perms {
+                keep(file.set_permissions(h.mode & 0o777))?;
+            }
+            if owner {
+                keep(file.set_ownership(Some(&uid), Some(&gid)))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn register(engine: &mut Engine) {

@@ -75,9 +75,10 @@ options!(ExtractArchiveOptions / ExtractArchiveOptionsBuilder {
     preserve_timestamps: bool,
 } required []);
 
-/// `OpenFileOptions().build()`: read or write must be asked for; a mode is at most `0o7777`.
+/// `OpenFileOptions().build()`: read, write or create must be asked for (`create` implies
+/// `write`, as Rex); a mode is at most `0o7777`.
 fn open_file_rules(o: &OpenFileOptions) -> Result<()> {
-    if !o.read.unwrap_or(false) && !o.write.unwrap_or(false) {
+    if !o.read.unwrap_or(false) && !o.write.unwrap_or(false) && !o.create.unwrap_or(false) {
         return Err(plain(
             "OpenFileOptions: at least one of `read` or `write` must be true",
         ));
@@ -111,11 +112,12 @@ impl OpenDirOptions {
 }
 
 impl OpenFileOptions {
-    /// The WIT record (`build()` checked the mode's range).
+    /// The WIT record (`build()` checked the mode's range). `create` opens for writing too,
+    /// as Rex's builder does.
     pub fn to_wit(&self) -> wit::OpenFileOptions {
         wit::OpenFileOptions {
             read: self.read.unwrap_or(false),
-            write: self.write.unwrap_or(false),
+            write: self.write.unwrap_or(false) || self.create.unwrap_or(false),
             create: self.create.unwrap_or(false),
             permissions: self.permissions.and_then(|m| u32::try_from(m).ok()),
             follow_symlinks: self.follow_symlinks.unwrap_or(false),

@@ -10,7 +10,7 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Module};
 
 use super::error::{IoErrorKind, sdk_error};
 use crate::bindings::wrex::sdk::fs as wit;
-use crate::sdk::enums::register_enum;
+use crate::sdk::enums::{register_enum, register_enum_named};
 
 type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
 
@@ -39,7 +39,8 @@ impl EntryType {
         Self::BlockDevice,
     ];
 
-    fn name(self) -> &'static str {
+    /// The name of its constant in the `EntryType` module (`EntryType::FILE`).
+    fn constant(self) -> &'static str {
         match self {
             Self::File => "FILE",
             Self::Dir => "DIR",
@@ -53,9 +54,11 @@ impl EntryType {
     }
 }
 
+/// As Rex prints it: `File`, `Dir`, `Symlink`, `Unknown`, `Fifo`, `Socket`, `CharDevice`,
+/// `BlockDevice`.
 impl fmt::Display for EntryType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        fmt::Debug::fmt(self, f)
     }
 }
 
@@ -123,10 +126,13 @@ impl DirEntry {
 }
 
 impl Metadata {
+    /// The whole mode, file-type bits included (`0o100644` for a regular file), as Rex.
     fn permissions(&self) -> i64 {
-        i64::from(self.0.mode & 0o7777)
+        i64::from(self.0.mode)
     }
 
+    /// Rex's keys: `type`, `permissions`, `file_size`, `allocated_size`,
+    /// `last_modified_time`, `num_hardlinks`, `owner_user`, `owner_group`, `symlink_target`.
     fn to_map(&self) -> Map {
         let m = &self.0;
         let mut map = Map::new();
@@ -134,10 +140,8 @@ impl Metadata {
             "type".into(),
             EntryType::from(m.entry_type).to_string().into(),
         );
-        map.insert("file_size".into(), Dynamic::from_int(int(m.size)));
         map.insert("permissions".into(), Dynamic::from_int(self.permissions()));
-        map.insert("num_hardlinks".into(), Dynamic::from_int(int(m.nlink)));
-        map.insert("blocks".into(), Dynamic::from_int(int(m.blocks)));
+        map.insert("file_size".into(), Dynamic::from_int(int(m.size)));
         map.insert(
             "allocated_size".into(),
             Dynamic::from_int(int(m.blocks.saturating_mul(512))),
@@ -146,12 +150,9 @@ impl Metadata {
             "last_modified_time".into(),
             Dynamic::from_int(m.mtime_seconds),
         );
-        map.insert(
-            "last_modified_time_nanos_component".into(),
-            Dynamic::from_int(i64::from(m.mtime_nanos)),
-        );
-        map.insert("user".into(), m.user.clone().into());
-        map.insert("group".into(), m.group.clone().into());
+        map.insert("num_hardlinks".into(), Dynamic::from_int(int(m.nlink)));
+        map.insert("owner_user".into(), m.user.clone().into());
+        map.insert("owner_group".into(), m.group.clone().into());
         map.insert(
             "symlink_target".into(),
             m.symlink_target
@@ -384,7 +385,11 @@ fn register_other_values(engine: &mut Engine) {
 }
 
 pub fn register(engine: &mut Engine) {
-    register_enum(engine, "EntryType", EntryType::ALL);
+    register_enum_named(
+        engine,
+        "EntryType",
+        EntryType::ALL.map(|t| (t.constant(), t)),
+    );
     register_file_values(engine);
     register_other_values(engine);
 }
