@@ -140,7 +140,9 @@ impl wit::HostDir for FsView<'_> {
         self.authorize(Open, resource.clone())?;
         let parent = self.dir_fd(&dir, &path)?;
         match lstat_if_exists(parent.as_fd(), &name, &path)? {
-            None => drop(self.authorize(Create, resource.clone())?),
+            None => {
+                self.authorize(Create, resource.clone())?;
+            }
             Some(st) if file_type(&st) == FileType::RegularFile => {}
             Some(st) if file_type(&st) == FileType::Symlink => {
                 return Err(FsError::Guest(wit::Error::SymlinkNotFollowed(format!(
