@@ -162,3 +162,149 @@ fn extraction_of_a_denied_nested_directory_creates_none_of_it() {
         "a directory was left behind"
     );
 }
+
+/// Runs `source` with `p` bound to `allowed/f.txt`, which holds `content`, under `policy`.
+fn on_file(content: &str, source: &str, policy: &str) -> RunOutcome {
+    let sb = Sandbox::new();
+    sb.write("allowed/f.txt", content);
+    sb.run_source(
+        &format!("let p = root + \"/allowed/f.txt\";\n{source}"),
+        policy,
+    )
+}
+
+/// `command/wc.rs`, every case: counts as `wc` (and Rex) gives them: lines are newlines, so
+/// a last line without one is not counted; flags keep only their keys.
+#[test]
+fn wc_counts_as_rex() {
+    let cases = [
+        // test_wc_basic
+        (
+            "hello world\nfoo bar baz\n",
+            "let m = wc(p); [m.lines, m.words]",
+            "[2, 5]",
+        ),
+        // test_wc_empty_file
+        (
+            "",
+            "let m = wc(p); [m.lines, m.words, m.bytes]",
+            "[0, 0, 0]",
+        ),
+        // test_wc_single_line_no_newline (and its line count: 0, as Rex)
+        (
+            "hello world",
+            "let m = wc(p); [m.lines, m.words, m.bytes]",
+            "[0, 2, 11]",
+        ),
+        // test_wc_script_access_fields
+        (
+            "one two three\nfour five\n",
+            "let counts = wc(p); counts.words",
+            "5",
+        ),
+        // test_wc_lines_flag
+        (
+            "hello world\nfoo bar baz\n",
+            "wc([wc::lines], p)",
+            "#{\"lines\": 2}",
+        ),
+        // test_wc_short_l_flag
+        ("a\nb\nc\n", "wc([wc::l], p)", "#{\"lines\": 3}"),
+        // test_wc_words_flag
+        (
+            "hello world\nfoo bar baz\n",
+            "wc([wc::words], p)",
+            "#{\"words\": 5}",
+        ),
+        // test_wc_bytes_flag
+        ("hello", "wc([wc::c], p)", "#{\"bytes\": 5}"),
+        // test_wc_multiple_flags
+        (
+            "hello world\n",
+            "wc([wc::lines, wc::bytes], p).keys()",
+            "[\"bytes\", \"lines\"]",
+        ),
+    ];
+    for (content, source, expected) in cases {
+        let out = on_file(content, source, "rw");
+        assert_success(&out);
+        assert_eq!(out.output, expected, "{source} on {content:?}");
+    }
+    // test_wc_nonexistent_file
+    let out = on_file("", "wc(root + \"/allowed/nope.txt\")", "rw");
+    assert!(!out.is_success(), "{out:#?}");
+    // test_wc_unauthorized
+    let out = on_file("content", "wc(p)", "none");
+    assert_eq!(
+        out.error_type(),
+        Some(wrex::ErrorType::AccessDeniedException),
+        "{out:#?}"
+    );
+}
+
+/// `command/du.rs`, every case: the result map and its keys, each flag, a missing directory
+/// and a denial.
+#[test]
+fn du_answers_as_rex() {
+    let sb = Sandbox::new();
+    sb.write("allowed/du/file1.txt", "hello");
+    sb.write("allowed/du/file2.txt", "world");
+    sb.write("allowed/du/sub/file.txt", "nested");
+    std::fs::create_dir_all(sb.path("allowed/empty")).unwrap();
+    let keys = |m: &str| {
+        format!(
+            "let m = {m}; [\"entries\" in m, \"total_size_bytes\" in m, \"total_inode_count\" in m]"
+        )
+    };
+    let cases = [
+        // test_du_basic, test_du_script_access_entries
+        (keys("du(d)"), "[true, true, true]"),
+        ("du(d).total_size_bytes > 0".to_string(), "true"),
+        // test_du_empty_dir
+        (keys("du(root + \"/allowed/empty\")"), "[true, true, true]"),
+        // test_du_summarize_flag, test_du_short_s_flag, test_du_max_depth_flag,
+        // test_du_all_files_flag
+        (keys("du([du::summarize], d)"), "[true, true, true]"),
+        (keys("du([du::s], d)"), "[true, true, true]"),
+        (keys("du([du::max_depth(1)], d)"), "[true, true, true]"),
+        (keys("du([du::all_files], d)"), "[true, true, true]"),
+    ];
+    for (source, expected) in &cases {
+        let out = sb.run_source(&format!("let d = root + \"/allowed/du\";\n{source}"), "rw");
+        assert_success(&out);
+        assert_eq!(out.output, *expected, "{source}");
+    }
+    // test_du_nonexistent_dir
+    let out = sb.run_source("du(root + \"/allowed/nope\")", "rw");
+    assert!(!out.is_success(), "{out:#?}");
+    // test_du_unauthorized
+    let out = sb.run_source("du(root + \"/allowed/du\")", "none");
+    assert_eq!(
+        out.error_type(),
+        Some(wrex::ErrorType::AccessDeniedException),
+        "{out:#?}"
+    );
+}
+
+/// `FindOptions` validation, as Rex's builder: one of `name`, `iname`, `regex`; `negate_name`
+/// only with a name pattern. And `metadata(entry)` called as a function, as Rex registers it.
+#[test]
+fn find_options_and_entry_metadata_as_rex() {
+    let sb = Sandbox::new();
+    for source in [
+        "FindOptions().name(\"*.txt\").regex(\"x\").build()",
+        "FindOptions().name(\"*.txt\").iname(\"*.TXT\").build()",
+        "FindOptions().negate_name(true).regex(\"x\").build()",
+    ] {
+        let out = sb.run_source(source, "rw");
+        assert!(!out.is_success(), "{source}: {out:#?}");
+    }
+    let out = sb.run_source(
+        "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build());\n\
+         let e = d.list_entries()[\"a.txt\"];\n\
+         metadata(e).file_size()",
+        "rw",
+    );
+    assert_success(&out);
+    assert_eq!(out.output, "6");
+}

@@ -62,7 +62,7 @@ options!(FindOptions / FindOptionsBuilder {
     min_creation_time: i64,
     max_creation_time: i64,
     follow_symlinks: bool,
-} required []);
+} required [] check find_rules);
 options!(CompressGzipOptions / CompressGzipOptionsBuilder { level: i64 } required []);
 options!(SearchGzipOptions / SearchGzipOptionsBuilder {
     exclude_pattern: String,
@@ -74,6 +74,23 @@ options!(ExtractArchiveOptions / ExtractArchiveOptionsBuilder {
     preserve_ownership: bool,
     preserve_timestamps: bool,
 } required []);
+
+/// `FindOptions().build()`, as Rex: at most one of `name`, `iname` and `regex`, and
+/// `negate_name` only with `name` or `iname`.
+fn find_rules(o: &FindOptions) -> Result<()> {
+    let patterns = [o.name.is_some(), o.iname.is_some(), o.regex.is_some()];
+    if patterns.iter().filter(|p| **p).count() > 1 {
+        return Err(plain(
+            "FindOptions: Only one of 'name', 'iname', or 'regex' can be specified",
+        ));
+    }
+    if o.negate_name.unwrap_or(false) && o.name.is_none() && o.iname.is_none() {
+        return Err(plain(
+            "FindOptions: negate_name can only be used with 'name' or 'iname' patterns",
+        ));
+    }
+    Ok(())
+}
 
 /// `OpenFileOptions().build()`: read, write or create must be asked for (`create` implies
 /// `write`, as Rex); a mode is at most `0o7777`.

@@ -178,29 +178,25 @@ pub struct Counts {
     pub bytes: u64,
 }
 
-/// Counts a file streamed chunk by chunk. `lines` counts lines as Rust's `str::lines` does
-/// (a last line without `\n` counts), words are runs of non-whitespace bytes.
+/// Counts a file streamed chunk by chunk, as Rex and `wc` do: lines are `\n` bytes (a last
+/// line without one is not counted), words are runs of bytes other than ASCII whitespace and
+/// vertical tab.
 pub fn counts(file: &wit::File) -> Result<Counts> {
     let mut c = Counts::default();
     let mut in_word = false;
-    let mut last = b'\n';
     c.bytes = for_each_chunk(file, |chunk| {
         for &b in chunk {
             if b == b'\n' {
                 c.lines += 1;
             }
-            let space = b.is_ascii_whitespace();
+            let space = b.is_ascii_whitespace() || b == 0x0b;
             if !space && !in_word {
                 c.words += 1;
             }
             in_word = !space;
-            last = b;
         }
         Ok(())
     })?;
-    if c.bytes > 0 && last != b'\n' {
-        c.lines += 1;
-    }
     Ok(c)
 }
 

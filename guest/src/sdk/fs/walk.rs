@@ -274,10 +274,11 @@ impl UsageWalk<'_> {
     }
 }
 
-/// Disk usage below `root`, as `du` reports it. The root directory's own blocks are not
-/// counted (reading them needs `stat` on it, which `du` does not ask for); hard-linked files
-/// count once unless `count_hard_links`.
+/// Disk usage below `root`, as `du` (and Rex) report it: the root directory's own blocks
+/// count too (reading them needs `stat` on it, as in Rex); hard-linked files count once
+/// unless `count_hard_links`.
 pub fn disk_usage(root: &wit::Dir, opts: &UsageOptions) -> Result<Usage> {
+    let own = size_of(&root.metadata().map_err(from_wit)?, opts.apparent_size);
     let mut w = UsageWalk {
         opts,
         seen_links: HashSet::new(),
@@ -285,6 +286,10 @@ pub fn disk_usage(root: &wit::Dir, opts: &UsageOptions) -> Result<Usage> {
         largest: None,
     };
     w.dir(root, 0, None)?;
+    // The root's entry is the last one the walk pushed.
+    if let Some(entry) = w.entries.last_mut() {
+        entry.size_bytes = entry.size_bytes.saturating_add(own);
+    }
     let largest_subdir = if opts.track_largest_subdir {
         w.largest.map(|(path, _)| path)
     } else {
