@@ -5,20 +5,10 @@ use std::time::{Duration, Instant};
 
 use wrex::{ErrorType, Job, Limits, Policy, RunOutcome};
 
-use crate::util::{Sandbox, message, runtime, script};
+use crate::util::{Sandbox, assert_error, runtime, script};
 
 fn run_with(name: &str, limits: Limits) -> RunOutcome {
     runtime().run(Job::new(script(name), Policy::parse("").unwrap()).limits(limits))
-}
-
-#[track_caller]
-fn assert_limit(out: &RunOutcome, error_type: ErrorType, needle: &str) {
-    assert_eq!(out.error_type(), Some(error_type), "{out:#?}");
-    assert!(
-        message(out).contains(needle),
-        "expected `{needle}` in `{}`",
-        message(out)
-    );
 }
 
 /// The runtime still works after whatever the previous test did to its sandbox.
@@ -37,7 +27,7 @@ fn an_infinite_loop_hits_the_deadline() {
     };
     let started = Instant::now();
     let out = run_with("infinite_loop", limits);
-    assert_limit(
+    assert_error(
         &out,
         ErrorType::TimeoutExceeded,
         "timeout of 300ms exceeded",
@@ -52,7 +42,7 @@ fn an_infinite_loop_hits_the_operation_limit() {
         max_operations: 100_000,
         ..Limits::default()
     };
-    assert_limit(
+    assert_error(
         &run_with("infinite_loop", limits),
         ErrorType::LimitExceeded,
         "operations",
@@ -62,9 +52,9 @@ fn an_infinite_loop_hits_the_operation_limit() {
 #[test]
 fn deep_recursion_hits_the_call_depth_limit_uncatchably() {
     let out = run_with("deep_recursion", Limits::default());
-    assert_limit(&out, ErrorType::LimitExceeded, "call depth");
+    assert_error(&out, ErrorType::LimitExceeded, "call depth");
     let out = run_with("catch_limit", Limits::default());
-    assert_limit(&out, ErrorType::LimitExceeded, "call depth");
+    assert_error(&out, ErrorType::LimitExceeded, "call depth");
 }
 
 #[test]
@@ -90,7 +80,7 @@ fn unbounded_recursion_traps_the_guest_not_the_host() {
 fn a_string_doubled_towards_a_gibibyte_is_stopped() {
     // By default the memory cap stops it.
     let out = run_with("string_doubling", Limits::default());
-    assert_limit(
+    assert_error(
         &out,
         ErrorType::MemoryExceeded,
         "memory limit of 268435456 bytes",
@@ -101,7 +91,7 @@ fn a_string_doubled_towards_a_gibibyte_is_stopped() {
         max_string_size: 1 << 20,
         ..Limits::default()
     };
-    assert_limit(
+    assert_error(
         &run_with("string_doubling", limits),
         ErrorType::LimitExceeded,
         "string size",
@@ -110,7 +100,7 @@ fn a_string_doubled_towards_a_gibibyte_is_stopped() {
 
 #[test]
 fn an_array_of_a_hundred_million_elements_is_stopped() {
-    assert_limit(
+    assert_error(
         &run_with("huge_array", Limits::default()),
         ErrorType::MemoryExceeded,
         "memory limit",
@@ -119,7 +109,7 @@ fn an_array_of_a_hundred_million_elements_is_stopped() {
         max_array_size: 10_000,
         ..Limits::default()
     };
-    assert_limit(
+    assert_error(
         &run_with("huge_array", limits),
         ErrorType::LimitExceeded,
         "array size",
@@ -128,7 +118,7 @@ fn an_array_of_a_hundred_million_elements_is_stopped() {
 
 #[test]
 fn a_map_bomb_is_stopped() {
-    assert_limit(
+    assert_error(
         &run_with("map_bomb", Limits::default()),
         ErrorType::MemoryExceeded,
         "memory limit",
@@ -137,7 +127,7 @@ fn a_map_bomb_is_stopped() {
         max_map_size: 10_000,
         ..Limits::default()
     };
-    assert_limit(
+    assert_error(
         &run_with("map_bomb", limits),
         ErrorType::LimitExceeded,
         "map size",
@@ -149,7 +139,7 @@ fn a_fifty_mebibyte_script_is_refused_before_it_runs() {
     let source = format!("let x = 1;\n{}", "// padding\n".repeat(50 << 20 >> 4));
     assert!(source.len() > 50 << 19);
     let out = runtime().run(Job::new(source, Policy::parse("").unwrap()));
-    assert_limit(&out, ErrorType::LimitExceeded, "script size");
+    assert_error(&out, ErrorType::LimitExceeded, "script size");
 }
 
 #[test]
@@ -159,7 +149,7 @@ fn a_hundred_mebibytes_of_output_is_refused() {
         ..Limits::default()
     };
     let out = run_with("big_output", limits);
-    assert_limit(&out, ErrorType::LimitExceeded, "output");
+    assert_error(&out, ErrorType::LimitExceeded, "output");
     assert!(out.output.is_empty());
 }
 
@@ -170,7 +160,7 @@ fn ten_million_log_calls_hit_the_host_call_quota() {
         ..Limits::default()
     };
     let out = run_with("many_logs", limits);
-    assert_limit(&out, ErrorType::LimitExceeded, "host calls");
+    assert_error(&out, ErrorType::LimitExceeded, "host calls");
     // The log kept its bounded tail.
     assert!(out.logs.unwrap().len() <= wrex::log::MAX_ENTRIES + 1);
 }
@@ -188,11 +178,11 @@ fn bytes_read_and_written_are_capped() {
     let job = Job::new(script("many_reads"), sb.policy("rw"))
         .args(args.clone())
         .limits(limits.clone());
-    assert_limit(&runtime().run(job), ErrorType::LimitExceeded, "bytes read");
+    assert_error(&runtime().run(job), ErrorType::LimitExceeded, "bytes read");
     let job = Job::new(script("many_writes"), sb.policy("rw"))
         .args(args)
         .limits(limits);
-    assert_limit(
+    assert_error(
         &runtime().run(job),
         ErrorType::LimitExceeded,
         "bytes written",
@@ -262,6 +252,6 @@ fn a_cancelled_run_stops_promptly() {
         .cancel_flag(flag);
     let out = runtime().run(job);
     handle.join().unwrap();
-    assert_limit(&out, ErrorType::ScriptException, "cancelled");
+    assert_error(&out, ErrorType::ScriptException, "cancelled");
     assert!(started.elapsed() < Duration::from_secs(5));
 }

@@ -180,6 +180,17 @@ pub fn assert_denied(outcome: &RunOutcome, action: &str, resource: &str) {
     );
 }
 
+/// The run ended with `error_type`, and its message contains `needle`.
+#[track_caller]
+pub fn assert_error(out: &RunOutcome, error_type: wrex::ErrorType, needle: &str) {
+    assert_eq!(out.error_type(), Some(error_type), "{out:#?}");
+    assert!(
+        message(out).contains(needle),
+        "expected `{needle}` in `{}`",
+        message(out)
+    );
+}
+
 #[track_caller]
 pub fn assert_script_error(outcome: &RunOutcome, needle: &str) {
     assert_eq!(
