@@ -229,12 +229,12 @@ fn ls_flags_show_hidden_and_recurse() {
     );
 }
 
+/// As Rex (`test_ls_on_regular_file_returns_error`): `ls` of a regular file is an error.
 #[test]
-fn ls_of_a_file_lists_that_file() {
+fn ls_of_a_file_is_an_error_as_in_rex() {
     let sb = Sandbox::new();
     let out = sb.run("ls_file", "ro");
-    assert_success(&out);
-    assert_eq!(out.output, r#"["a.txt"]|File"#);
+    assert_script_error(&out, "Not a directory or symlink");
 }
 
 #[test]

@@ -308,3 +308,97 @@ fn find_options_and_entry_metadata_as_rex() {
     assert_success(&out);
     assert_eq!(out.output, "6");
 }
+
+/// `command/rm.rs`: removing a file, a tree with each recursive flag spelling, errors for a
+/// missing file and for a denial. Rex's `test_rm_force_nonexistent` and
+/// `test_rm_short_f_flag` expect an error for `rm -f` of a missing file, which contradicts
+/// Rex's own documentation of `rm::force` ("ignore nonexistent files"); wrex follows the
+/// documentation (see `docs/rex-compat.md`), and this test pins that.
+#[test]
+fn rm_answers_as_rex() {
+    let trees = [
+        ("rm(root + \"/allowed/a.txt\")", "allowed/a.txt"),
+        (
+            "rm([rm::recursive], root + \"/allowed/sub\")",
+            "allowed/sub",
+        ),
+        ("rm([rm::r], root + \"/allowed/sub\")", "allowed/sub"),
+        (
+            "rm([rm::recursive, rm::force], root + \"/allowed/sub\")",
+            "allowed/sub",
+        ),
+    ];
+    for (source, gone) in trees {
+        let sb = Sandbox::new();
+        sb.write("allowed/sub/nested/file.txt", "x");
+        assert_success(&sb.run_source(source, "rw"));
+        assert!(!sb.exists(gone), "{source}");
+    }
+    let sb = Sandbox::new();
+    // test_rm_nonexistent_without_force
+    assert!(
+        !sb.run_source("rm(root + \"/allowed/nope.txt\")", "rw")
+            .is_success()
+    );
+    // test_rm_unauthorized
+    let out = sb.run_source("rm(root + \"/allowed/a.txt\")", "none");
+    assert_eq!(
+        out.error_type(),
+        Some(wrex::ErrorType::AccessDeniedException),
+        "{out:#?}"
+    );
+    assert!(sb.exists("allowed/a.txt"));
+    // Deliberately different: `rm::force` ignores a missing file, as Rex documents it.
+    for flag in ["rm::force", "rm::f"] {
+        let out = sb.run_source(&format!("rm([{flag}], root + \"/allowed/nope.txt\")"), "rw");
+        assert_success(&out);
+    }
+}
+
+/// `command/ls.rs`: hidden entries only with `ls::all`/`ls::a`; `ls::long`/`ls::l` accepted;
+/// subdirectories listed; an empty directory is an empty map; `ls` of a symlink is that link's
+/// own entry, whose `metadata(entry)` gives the target; a regular file, a missing directory
+/// and a denial are errors.
+#[test]
+fn ls_answers_as_rex() {
+    let sb = Sandbox::new();
+    sb.write("allowed/d/file1.txt", "content1");
+    sb.write("allowed/d/file2.txt", "content2");
+    sb.write("allowed/d/.hidden", "secret");
+    sb.write("allowed/d/subdir/x", "x");
+    std::fs::create_dir_all(sb.path("allowed/empty")).unwrap();
+    sb.symlink(&format!("{}/allowed/d", sb.root), "allowed/my_symlink");
+    let cases = [
+        ("ls(d).keys()", r#"["file1.txt", "file2.txt", "subdir"]"#),
+        ("ls(root + \"/allowed/empty\").len()", "0"),
+        ("\".hidden\" in ls([ls::all], d)", "true"),
+        ("\".hidden\" in ls([ls::a], d)", "true"),
+        ("\"file1.txt\" in ls([ls::long], d)", "true"),
+        ("\"file1.txt\" in ls([ls::l], d)", "true"),
+        (
+            "let m = ls([ls::all, ls::long], d); \".hidden\" in m && \"file1.txt\" in m",
+            "true",
+        ),
+        (
+            "let entries = ls(root + \"/allowed/my_symlink\"); metadata(entries[\"my_symlink\"]).symlink_target()",
+            "",
+        ),
+    ];
+    for (source, expected) in cases {
+        let out = sb.run_source(&format!("let d = root + \"/allowed/d\";\n{source}"), "rw");
+        assert_success(&out);
+        let expected = if expected.is_empty() {
+            format!("{}/allowed/d", sb.root)
+        } else {
+            expected.to_string()
+        };
+        assert_eq!(out.output, expected, "{source}");
+    }
+    for (source, policy) in [
+        ("ls(root + \"/allowed/d/file1.txt\")", "rw"),
+        ("ls(root + \"/allowed/nonexistent\")", "rw"),
+        ("ls(root + \"/allowed/d\")", "none"),
+    ] {
+        assert!(!sb.run_source(source, policy).is_success(), "{source}");
+    }
+}

@@ -25,7 +25,14 @@ type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
 /// Each command's flags (the module name is the command's, except `glob` for `find_files`).
 const FLAGS: &[(&str, &[FlagSpec])] = &[
     ("cat", &[("number", &["n"], 0)]),
-    ("ls", &[("all", &["a"], 0), ("recursive", &["R"], 0)]),
+    (
+        "ls",
+        &[
+            ("all", &["a"], 0),
+            ("long", &["l"], 0),
+            ("recursive", &["R"], 0),
+        ],
+    ),
     ("write", &[("append", &["a"], 0), ("replace", &["r"], 0)]),
     ("mkdir", &[("parents", &["p"], 0)]),
     ("rm", &[("force", &["f"], 0), ("recursive", &["r"], 0)]),
@@ -124,27 +131,36 @@ fn ls_into(out: &mut Map, dir: &wit::Dir, prefix: &str, all: bool, recursive: bo
     Ok(())
 }
 
+/// `ls` as Rex: a directory's entries; a symlink's own entry (never its target's listing); a
+/// regular file is an error. `ls::long` is accepted: every entry already carries what
+/// `metadata(entry)` gives.
 fn ls(flags: &Flags, path: &str) -> Result<Map> {
     let all = flags.has("all");
     let recursive = flags.has("recursive");
-    match open_dir(path, false, false, true) {
+    match open_dir(path, false, false, false) {
         Ok(dir) => {
             let mut out = Map::new();
             ls_into(&mut out, &dir, "", all, recursive)?;
             Ok(out)
         }
-        // `ls` of a file lists that one file, as `ls` does. The file's own `open` is checked.
-        Err(err) if kind_of(&err) == Some(IoErrorKind::DirectoryOpenError) => {
-            let (_, name) = split(path)?;
-            let follow = wit::OpenFileOptions {
-                follow_symlinks: true,
-                ..READ_ONLY
+        Err(err) if kind_of(&err) == Some(IoErrorKind::FileError) => {
+            // The path is a symlink: its own entry. (A symlink above it fails here again.)
+            let (parent, name) = split(path)?;
+            let dir = open_dir(parent, false, false, false)?;
+            let link = dir.open_symlink(name).map_err(from_wit)?;
+            let inode = link.metadata().map_err(from_wit)?.inode;
+            let entry = DirEntry {
+                name: name.to_string(),
+                inode,
+                entry_type: EntryType::Symlink,
+                parent: Some(std::rc::Rc::new(dir)),
             };
-            let file = open_file(path, follow)?;
-            let mut entry = DirEntry::from(file.entry().map_err(from_wit)?);
-            entry.name = name.to_string();
             Ok(entries_map(vec![entry]))
         }
+        Err(err) if kind_of(&err) == Some(IoErrorKind::DirectoryOpenError) => Err(sdk_error(
+            IoErrorKind::DirectoryOpenError,
+            format!("Not a directory or symlink: `{path}`"),
+        )),
         Err(err) => Err(err),
     }
 }
