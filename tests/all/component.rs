@@ -16,7 +16,7 @@ fn guest_imports_only_wrex_interfaces() {
             Payload::End(_) if depth > 0 => depth -= 1,
             Payload::ComponentImportSection(section) if depth == 0 => {
                 for import in section {
-                    imports.push(import.expect("import").name.0.to_string());
+                    imports.push(import.expect("import").name.name.to_string());
                 }
             }
             _ => {}
