@@ -106,7 +106,8 @@ pub struct Decision {
     /// Display ids of the policies that decided (the permits that allowed, or the forbids that
     /// denied; empty for a default deny).
     pub policies: Vec<String>,
-    /// Evaluation or request errors (any error makes the decision a deny).
+    /// Evaluation or request errors (any error makes the decision a deny), or the built-in
+    /// deny's reason when [`GUARD_POLICY_ID`] decided.
     pub errors: Vec<String>,
 }
 
