@@ -524,7 +524,7 @@ impl wit::HostFile for FsView<'_> {
         let text = String::from_utf8(bytes).map_err(|_| {
             FsError::Guest(wit::Error::Io(format!("file `{path}` is not valid UTF-8")))
         })?;
-        Ok(redact(&text, &patterns))
+        redact(&text, &patterns, self.meter.clock())
     }
 
     /// # Authorization
