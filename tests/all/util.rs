@@ -180,6 +180,23 @@ pub fn assert_denied(outcome: &RunOutcome, action: &str, resource: &str) {
     );
 }
 
+/// The run ended as the script's own error, not an access denial (and raised no
+/// privilege-escalation alarm).
+#[track_caller]
+pub fn assert_not_a_denial(out: &RunOutcome) {
+    assert_eq!(
+        out.error_type(),
+        Some(wrex::ErrorType::ScriptException),
+        "{out:#?}"
+    );
+    assert!(
+        out.alarms
+            .iter()
+            .all(|a| a.alarm_type != "RexRunnerPrivilegeEscalation"),
+        "{out:#?}"
+    );
+}
+
 /// The run ended with `error_type`, and its message contains `needle`.
 #[track_caller]
 pub fn assert_error(out: &RunOutcome, error_type: wrex::ErrorType, needle: &str) {
