@@ -402,3 +402,153 @@ fn ls_answers_as_rex() {
         assert!(!sb.run_source(source, policy).is_success(), "{source}");
     }
 }
+
+/// Runs each `(source, succeeds)` in a fresh sandbox under `policy`, then `check`s it.
+fn each_case(cases: &[(&str, bool)], policy: &str, check: impl Fn(&Sandbox, &str)) {
+    for (source, succeeds) in cases {
+        let sb = Sandbox::new();
+        sb.write("allowed/existing.txt", "content");
+        std::fs::create_dir_all(sb.path("allowed/parent")).unwrap();
+        let out = sb.run_source(source, policy);
+        assert_eq!(out.is_success(), *succeeds, "{source}: {out:#?}");
+        check(&sb, source);
+    }
+}
+
+/// `command/touch.rs`, every case: creates an empty file, keeps an existing one, fails without
+/// the parent directory and under a denial.
+#[test]
+fn touch_answers_as_rex() {
+    let cases = [
+        ("touch(root + \"/allowed/new.txt\")", true),
+        ("touch(root + \"/allowed/existing.txt\")", true),
+        ("touch(root + \"/allowed/nonexistent/file.txt\")", false),
+    ];
+    each_case(&cases, "rw", |sb, source| {
+        if source.contains("new.txt") {
+            assert_eq!(sb.read("allowed/new.txt").as_deref(), Some(""));
+        }
+        assert_eq!(sb.read("allowed/existing.txt").as_deref(), Some("content"));
+        assert!(!sb.exists("allowed/nonexistent"));
+    });
+    each_case(
+        &[("touch(root + \"/allowed/forbidden.txt\")", false)],
+        "none",
+        |sb, _| {
+            assert!(!sb.exists("allowed/forbidden.txt"));
+        },
+    );
+}
+
+/// `command/mkdir.rs`, every case: one level, a child of an existing directory, `mkdir::parents`
+/// and `mkdir::p`, `-p` of an existing directory, a missing parent without `-p`, a denial.
+#[test]
+fn mkdir_answers_as_rex() {
+    let cases = [
+        ("mkdir(root + \"/allowed/newdir\")", true),
+        ("mkdir(root + \"/allowed/parent/child\")", true),
+        ("mkdir([mkdir::parents], root + \"/allowed/a/b/c\")", true),
+        ("mkdir([mkdir::p], root + \"/allowed/x/y/z\")", true),
+        ("mkdir([mkdir::parents], root + \"/allowed/parent\")", true),
+        ("mkdir(root + \"/allowed/nonexistent_parent/child\")", false),
+    ];
+    each_case(&cases, "rw", |sb, source| {
+        for made in ["newdir", "parent/child", "a/b/c", "x/y/z"] {
+            if source.contains(&format!("\"/allowed/{made}\"")) {
+                assert!(sb.path(&format!("allowed/{made}")).is_dir(), "{source}");
+            }
+        }
+        assert!(!sb.exists("allowed/nonexistent_parent"));
+    });
+    each_case(
+        &[("mkdir(root + \"/allowed/forbidden\")", false)],
+        "none",
+        |sb, _| {
+            assert!(!sb.exists("allowed/forbidden"));
+        },
+    );
+}
+
+/// `command/seq.rs`, every case.
+#[test]
+fn seq_answers_as_rex() {
+    let sb = Sandbox::new();
+    for (source, expected) in [
+        ("seq(1, 5)", "[1, 2, 3, 4, 5]"),
+        ("seq(3, 3)", "[3]"),
+        ("seq([seq::step(2)], 1, 10)", "[1, 3, 5, 7, 9]"),
+        ("seq([seq::step(3)], 0, 9)", "[0, 3, 6, 9]"),
+        ("seq([seq::step(-1)], 5, 1)", "[5, 4, 3, 2, 1]"),
+    ] {
+        let out = sb.run_source(source, "none");
+        assert_success(&out);
+        assert_eq!(out.output, expected, "{source}");
+    }
+    assert!(
+        !sb.run_source("seq([seq::step(0)], 1, 5)", "none")
+            .is_success()
+    );
+}
+
+/// `command/write.rs`, every case: `write::replace` creates, overwrites and empties; the
+/// default appends (creating the file first); a missing parent directory and a denial are
+/// errors, with either flag.
+#[test]
+fn write_answers_as_rex() {
+    let sb = Sandbox::new();
+    let run = |source: &str, policy: &str| {
+        sb.run_source(
+            &format!("let p = root + \"/allowed/t.txt\";\n{source}"),
+            policy,
+        )
+    };
+    for (source, expected) in [
+        (
+            "write([write::replace], p, \"hello world\\n\")",
+            "hello world\n",
+        ),
+        (
+            "write([write::replace], p, \"first\\n\"); write([write::replace], p, \"second\\n\")",
+            "second\n",
+        ),
+        (
+            "write([write::replace], p, \"data\"); write([write::replace], p, \"\")",
+            "",
+        ),
+        (
+            "write([write::replace], p, \"\"); write(p, \"line one\\n\")",
+            "line one\n",
+        ),
+        (
+            "write([write::replace], p, \"line one\\n\"); write(p, \"line two\\n\")",
+            "line one\nline two\n",
+        ),
+        (
+            "write([write::replace], p, \"\"); write(p, \"a\"); write(p, \"b\"); write(p, \"c\")",
+            "abc",
+        ),
+    ] {
+        assert_success(&run(source, "rw"));
+        assert_eq!(
+            sb.read("allowed/t.txt").as_deref(),
+            Some(expected),
+            "{source}"
+        );
+    }
+    // test_write_append_creates_file
+    std::fs::remove_file(sb.path("allowed/t.txt")).unwrap();
+    assert_success(&run("write(p, \"line one\\n\")", "rw"));
+    assert_eq!(sb.read("allowed/t.txt").as_deref(), Some("line one\n"));
+    for flags in ["[write::replace], ", ""] {
+        let missing = format!("write({flags}root + \"/allowed/nonexistent/file.txt\", \"x\")");
+        assert!(!run(&missing, "rw").is_success(), "{missing}");
+        let denied = format!("write({flags}root + \"/allowed/forbidden.txt\", \"x\")");
+        let out = run(&denied, "none");
+        assert_eq!(
+            out.error_type(),
+            Some(wrex::ErrorType::AccessDeniedException),
+            "{out:#?}"
+        );
+        assert!(!sb.exists("allowed/forbidden.txt"));
+    }
+}
