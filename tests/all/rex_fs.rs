@@ -552,3 +552,68 @@ fn write_answers_as_rex() {
         assert!(!sb.exists("allowed/forbidden.txt"));
     }
 }
+
+/// `command/mv.rs`, every case: a rename moves the content; a missing source and a denial are
+/// errors.
+#[test]
+fn mv_answers_as_rex() {
+    let sb = Sandbox::new();
+    sb.write("allowed/original.txt", "important data");
+    assert_success(&sb.run_source(
+        "mv(root + \"/allowed/original.txt\", root + \"/allowed/renamed.txt\")",
+        "rw",
+    ));
+    assert!(!sb.exists("allowed/original.txt"));
+    assert_eq!(
+        sb.read("allowed/renamed.txt").as_deref(),
+        Some("important data")
+    );
+    let missing = "mv(root + \"/allowed/missing.txt\", root + \"/allowed/dst.txt\")";
+    assert!(!sb.run_source(missing, "rw").is_success());
+    let out = sb.run_source(
+        "mv(root + \"/allowed/renamed.txt\", root + \"/allowed/dst.txt\")",
+        "none",
+    );
+    assert_eq!(
+        out.error_type(),
+        Some(wrex::ErrorType::AccessDeniedException),
+        "{out:#?}"
+    );
+    assert!(sb.exists("allowed/renamed.txt") && !sb.exists("allowed/dst.txt"));
+}
+
+/// `command/cp.rs`, every case: onto an empty destination, and over a non-empty one with
+/// `cp::force`/`cp::f`; `cp::preserve`/`cp::p` and both together; a missing source and a
+/// denial are errors.
+#[test]
+fn cp_answers_as_rex() {
+    for (flags, old, new) in [
+        ("", "", "hello"),
+        ("[cp::force], ", "old", "new"),
+        ("[cp::f], ", "old", "new"),
+        ("[cp::preserve], ", "", "data"),
+        ("[cp::p], ", "", "data"),
+        ("[cp::force, cp::preserve], ", "old", "combined"),
+    ] {
+        let sb = Sandbox::new();
+        sb.write("allowed/src.txt", new);
+        sb.write("allowed/dst.txt", old);
+        let source = format!("cp({flags}root + \"/allowed/src.txt\", root + \"/allowed/dst.txt\")");
+        assert_success(&sb.run_source(&source, "rw"));
+        assert_eq!(sb.read("allowed/dst.txt").as_deref(), Some(new), "{source}");
+    }
+    let sb = Sandbox::new();
+    sb.write("allowed/dst.txt", "");
+    let missing = "cp(root + \"/allowed/missing.txt\", root + \"/allowed/dst.txt\")";
+    assert!(!sb.run_source(missing, "rw").is_success());
+    let out = sb.run_source(
+        "cp(root + \"/allowed/a.txt\", root + \"/allowed/dst.txt\")",
+        "none",
+    );
+    assert_eq!(
+        out.error_type(),
+        Some(wrex::ErrorType::AccessDeniedException),
+        "{out:#?}"
+    );
+    assert_eq!(sb.read("allowed/dst.txt").as_deref(), Some(""));
+}
