@@ -617,3 +617,56 @@ fn cp_answers_as_rex() {
     );
     assert_eq!(sb.read("allowed/dst.txt").as_deref(), Some(""));
 }
+
+/// `command/cat.rs`, every case: content as it is (empty, with and without a last newline),
+/// `cat::number`/`cat::n` formatting, line counting in a script, a missing file (also caught
+/// in a script) and a denial.
+#[test]
+fn cat_answers_as_rex() {
+    let cases = [
+        (
+            "Hello, World!\nThis is a test file.",
+            "cat(p)",
+            "Hello, World!\nThis is a test file.",
+        ),
+        ("", "cat(p)", ""),
+        ("line1\nline2\nline3\n", "cat(p)", "line1\nline2\nline3\n"),
+        (
+            "line1\nline2\nline3",
+            "cat([cat::number], p)",
+            "     1\tline1\n     2\tline2\n     3\tline3",
+        ),
+        (
+            "line1\nline2",
+            "cat([cat::n], p)",
+            "     1\tline1\n     2\tline2",
+        ),
+        (
+            "first\nsecond\nthird",
+            "cat([cat::number], p).split(\"\\n\").len()",
+            "3",
+        ),
+        (
+            "alpha\nbeta\ngamma\ndelta\n",
+            "let count = 0; for line in cat(p).split(\"\\n\") { if line != \"\" { count += 1; } } count",
+            "4",
+        ),
+        (
+            "",
+            "let status = \"ok\"; try { cat(root + \"/allowed/nonexistent.txt\"); status = \"no\"; } catch (err) { status = \"caught\"; } status",
+            "caught",
+        ),
+    ];
+    for (content, source, expected) in cases {
+        let out = on_file(content, source, "rw");
+        assert_success(&out);
+        assert_eq!(out.output, expected, "{source}");
+    }
+    assert!(!on_file("", "cat(root + \"/allowed/nonexistent.txt\")", "rw").is_success());
+    let out = on_file("secret content", "cat(p)", "none");
+    assert_eq!(
+        out.error_type(),
+        Some(wrex::ErrorType::AccessDeniedException),
+        "{out:#?}"
+    );
+}
