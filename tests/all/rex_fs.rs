@@ -670,3 +670,90 @@ fn cat_answers_as_rex() {
         "{out:#?}"
     );
 }
+
+/// Lines `line1` … `line<n>`, joined by newlines without a last one (Rex's test file).
+fn numbered(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("line{i}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `command/tail.rs`, every case: the last 10 lines by default (all of a shorter file),
+/// `tail::n(-5)`, `tail::from(5)`, `tail::range(3, 6)`, a missing file and a denial.
+#[test]
+fn tail_answers_as_rex() {
+    let cases = [
+        (
+            15,
+            "let t = tail(p); [t.len(), t[0], t[9]]",
+            r#"[10, "line6", "line15"]"#,
+        ),
+        (3, "tail(p).len()", "3"),
+        (
+            15,
+            "let t = tail([tail::n(-5)], p); [t.len(), t[0], t[4]]",
+            r#"[5, "line11", "line15"]"#,
+        ),
+        (10, "tail([tail::from(5)], p)[0]", "line5"),
+        (
+            10,
+            "let t = tail([tail::range(3, 6)], p); [t.len(), t[0], t[3]]",
+            r#"[4, "line3", "line6"]"#,
+        ),
+    ];
+    for (n, source, expected) in cases {
+        let out = on_file(&numbered(n), source, "rw");
+        assert_success(&out);
+        assert_eq!(out.output, expected, "{source}");
+    }
+    assert!(!on_file("", "tail(root + \"/allowed/missing.txt\")", "rw").is_success());
+    let out = on_file(&numbered(5), "tail(p)", "none");
+    assert_eq!(
+        out.error_type(),
+        Some(wrex::ErrorType::AccessDeniedException),
+        "{out:#?}"
+    );
+}
+
+/// `command/glob.rs`, every case: `find_files` by pattern, no match, `glob::recursive` and
+/// `glob::r` reach subdirectories and the default does not, a missing directory and a denial.
+#[test]
+fn find_files_answers_as_rex() {
+    let sb = Sandbox::new();
+    for (rel, content) in [
+        ("g/a.txt", "a"),
+        ("g/b.txt", "b"),
+        ("g/c.log", "c"),
+        ("g/sub/nested.txt", "n"),
+    ] {
+        sb.write(&format!("allowed/{rel}"), content);
+    }
+    let cases = [
+        (
+            "let f = find_files(\"*.txt\", d); [f.len(), f.all(|n| n.ends_with(\".txt\"))]",
+            "[2, true]",
+        ),
+        ("find_files(\"*.csv\", d).len()", "0"),
+        (
+            "find_files([glob::recursive], \"*.txt\", d).len() >= 3",
+            "true",
+        ),
+        ("find_files([glob::r], \"*.txt\", d).len() >= 3", "true"),
+    ];
+    for (source, expected) in cases {
+        let out = sb.run_source(&format!("let d = root + \"/allowed/g\";\n{source}"), "rw");
+        assert_success(&out);
+        assert_eq!(out.output, expected, "{source}");
+    }
+    assert!(
+        !sb.run_source("find_files(\"*\", root + \"/allowed/nope\")", "rw")
+            .is_success()
+    );
+    let out = sb.run_source("find_files(\"*\", root + \"/allowed/g\")", "none");
+    assert_eq!(
+        out.error_type(),
+        Some(wrex::ErrorType::AccessDeniedException),
+        "{out:#?}"
+    );
+}
