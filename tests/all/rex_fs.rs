@@ -757,3 +757,70 @@ fn find_files_answers_as_rex() {
         "{out:#?}"
     );
 }
+
+/// `command/grep.rs`, every case: matches in order, no match, each flag in its long and short
+/// spelling (`ignore_case`/`i`, `count`/`c`, `invert`/`v`, `line_number`/`n`,
+/// `max_count`/`m`) and two combinations, a missing file and a denial.
+#[test]
+fn grep_answers_as_rex() {
+    let cases = [
+        (
+            "hello world\nfoo bar\nhello again",
+            "grep(\"hello\", p)",
+            r#"["hello world", "hello again"]"#,
+        ),
+        ("alpha\nbeta\ngamma", "grep(\"zzz\", p)", "[]"),
+        (
+            "Hello\nhello\nHELLO\nworld",
+            "grep([grep::ignore_case], \"hello\", p).len()",
+            "3",
+        ),
+        (
+            "Hello\nhello\nworld",
+            "grep([grep::i], \"hello\", p).len()",
+            "2",
+        ),
+        ("a\nb\na\nc\na", "grep([grep::count], \"a\", p)", r#"["3"]"#),
+        ("x\ny\nx", "grep([grep::c], \"x\", p)", r#"["2"]"#),
+        (
+            "keep\nremove\nkeep",
+            "grep([grep::invert], \"remove\", p)",
+            r#"["keep", "keep"]"#,
+        ),
+        ("yes\nno\nyes", "grep([grep::v], \"no\", p).len()", "2"),
+        (
+            "foo\nbar\nfoo",
+            "grep([grep::line_number], \"foo\", p)",
+            r#"["1:foo", "3:foo"]"#,
+        ),
+        ("a\nb\na", "grep([grep::n], \"a\", p)[0]", "1:a"),
+        (
+            "a\na\na\na\na",
+            "grep([grep::max_count(2)], \"a\", p).len()",
+            "2",
+        ),
+        ("x\nx\nx\nx", "grep([grep::m(1)], \"x\", p).len()", "1"),
+        (
+            "Hello\nhello\nworld",
+            "grep([grep::ignore_case, grep::count], \"hello\", p)",
+            r#"["2"]"#,
+        ),
+        (
+            "a\nb\na\nb\na",
+            "grep([grep::line_number, grep::max_count(2)], \"a\", p)",
+            r#"["1:a", "3:a"]"#,
+        ),
+    ];
+    for (content, source, expected) in cases {
+        let out = on_file(content, source, "rw");
+        assert_success(&out);
+        assert_eq!(out.output, expected, "{source}");
+    }
+    assert!(!on_file("", "grep(\"x\", root + \"/allowed/nope.txt\")", "rw").is_success());
+    let out = on_file("content", "grep(\"c\", p)", "none");
+    assert_eq!(
+        out.error_type(),
+        Some(wrex::ErrorType::AccessDeniedException),
+        "{out:#?}"
+    );
+}
