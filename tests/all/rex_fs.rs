@@ -824,3 +824,72 @@ fn grep_answers_as_rex() {
         "{out:#?}"
     );
 }
+
+/// `command/sed.rs`, every case: the first occurrence by default, `sed::all`/`g`,
+/// `sed::regex`, `sed::in_place`/`i` (written to the file), combinations, a missing file and a
+/// denial.
+#[test]
+fn sed_answers_as_rex() {
+    let cases = [
+        (
+            "hello hello",
+            r#"sed("hello", "world", p)"#,
+            "world hello",
+            None,
+        ),
+        ("aaa", r#"sed([sed::all], "a", "b", p)"#, "bbb", None),
+        ("xx", r#"sed([sed::g], "x", "y", p)"#, "yy", None),
+        (
+            "err123 err456",
+            r#"sed([sed::regex], "err\\d+", "ERROR", p)"#,
+            "ERROR err456",
+            None,
+        ),
+        (
+            "old content",
+            r#"sed([sed::in_place], "old", "new", p)"#,
+            "new content",
+            Some("new content"),
+        ),
+        (
+            "foo bar",
+            r#"sed([sed::i], "foo", "baz", p)"#,
+            "baz bar",
+            Some("baz bar"),
+        ),
+        (
+            "a1 b2 c3",
+            r#"sed([sed::regex, sed::all], "[a-z]\\d", "X", p)"#,
+            "X X X",
+            None,
+        ),
+        (
+            "ab ab ab",
+            r#"sed([sed::all, sed::in_place], "ab", "cd", p)"#,
+            "cd cd cd",
+            Some("cd cd cd"),
+        ),
+    ];
+    for (content, source, expected, on_disk) in cases {
+        let sb = Sandbox::new();
+        sb.write("allowed/f.txt", content);
+        let out = sb.run_source(
+            &format!("let p = root + \"/allowed/f.txt\";\n{source}"),
+            "rw",
+        );
+        assert_success(&out);
+        assert_eq!(out.output, expected, "{source}");
+        assert_eq!(
+            sb.read("allowed/f.txt").as_deref(),
+            Some(on_disk.unwrap_or(content)),
+            "{source}"
+        );
+    }
+    assert!(!on_file("", r#"sed("a", "b", root + "/allowed/nope.txt")"#, "rw").is_success());
+    let out = on_file("content", r#"sed("a", "b", p)"#, "none");
+    assert_eq!(
+        out.error_type(),
+        Some(wrex::ErrorType::AccessDeniedException),
+        "{out:#?}"
+    );
+}
