@@ -893,3 +893,62 @@ fn sed_answers_as_rex() {
         "{out:#?}"
     );
 }
+
+/// `command/awk.rs`, every case: `awk_split` on spaces and commas; `awk_field`, and its
+/// refused field 0; `awk_filter`, `awk_filter_field`; `awk_sum` (a non-numeric column sums to
+/// 0.0); `awk_count_unique`; `awk_filter_range`, and its refused reversed range; a denial.
+#[test]
+fn awk_answers_as_rex() {
+    let cases = [
+        (
+            "",
+            r#"let s = awk_split("hello world foo", " "); [s.len(), s[0], s[2]]"#,
+            r#"[3, "hello", "foo"]"#,
+        ),
+        ("", r#"awk_split("a,b,c", ",").len()"#, "3"),
+        (
+            "a 10 x\nb 20 y\nc 30 z",
+            r#"awk_field(2, " ", p)"#,
+            r#"["10", "20", "30"]"#,
+        ),
+        (
+            "INFO ok\nERROR bad\nINFO fine\nERROR worse",
+            r#"awk_filter("ERROR", p).len()"#,
+            "2",
+        ),
+        (
+            "apple 1\nbanana 2\napricot 3",
+            r#"awk_filter_field(1, " ", "ap", p).len()"#,
+            "2",
+        ),
+        ("a 10\nb 20\nc 30", r#"awk_sum(2, " ", p) == 60.0"#, "true"),
+        ("a x\nb y", r#"awk_sum(2, " ", p) == 0.0"#, "true"),
+        (
+            "a 1\nb 2\na 3\nb 4\nc 5",
+            r#"let m = awk_count_unique(1, " ", p); [m.a, m.b, m.c]"#,
+            "[2, 2, 1]",
+        ),
+        (
+            "line1\nline2\nline3\nline4\nline5",
+            r#"let r = awk_filter_range(2, 4, p); [r.len(), r[0], r[2]]"#,
+            r#"[3, "line2", "line4"]"#,
+        ),
+    ];
+    for (content, source, expected) in cases {
+        let out = on_file(content, source, "rw");
+        assert_success(&out);
+        assert_eq!(out.output, expected, "{source}");
+    }
+    for source in [r#"awk_field(0, " ", p)"#, r#"awk_filter_range(5, 2, p)"#] {
+        assert!(
+            !on_file("line1\nline2", source, "rw").is_success(),
+            "{source}"
+        );
+    }
+    let out = on_file("a b c", r#"awk_field(1, " ", p)"#, "none");
+    assert_eq!(
+        out.error_type(),
+        Some(wrex::ErrorType::AccessDeniedException),
+        "{out:#?}"
+    );
+}
