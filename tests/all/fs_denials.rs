@@ -364,7 +364,7 @@ fn bad_input_is_refused_clearly() {
         ),
         (
             "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); d.open_file(\"a.txt\", OpenFileOptions().read(true).build()).truncate(TruncateOptions().size(0).build())",
-            "not opened for writing",
+            "without opening it with the write option",
         ),
         (
             "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); d.create_symlink(\"\", \"l\", CreateSymlinkOptions().build())",

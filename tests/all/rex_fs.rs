@@ -952,3 +952,79 @@ fn awk_answers_as_rex() {
         "{out:#?}"
     );
 }
+
+/// Runs `source` with `f` a handle on `allowed/test.txt` (holding `content`), opened with
+/// `options` (an `OpenFileOptions()` chain), under the `rw` policy.
+fn on_handle(content: &str, options: &str, source: &str) -> RunOutcome {
+    let sb = Sandbox::new();
+    sb.write("allowed/test.txt", content);
+    sb.run_source(
+        &format!(
+            "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build());\n\
+             let f = d.open_file(\"test.txt\", {options}.build());\n{source}"
+        ),
+        "rw",
+    )
+}
+
+/// `safe_io.rs`: `test_rhai_read_lines_{count,last_lines,start}_success`,
+/// `test_rhai_read_lines_negative_start_line`, `test_rhai_read_lines_no_read_permission`,
+/// `test_rhai_read_page_success`, `test_rhai_read_page_no_read_permission`.
+#[test]
+fn read_lines_and_pages_as_rex() {
+    let fifteen = (1..=15)
+        .map(|i| format!("Line {i}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let read = "OpenFileOptions().read(true)";
+    for (source, expected) in [
+        (
+            "let l = f.read_lines(ReadLinesOptions().count(10).build()); [l.len(), l[0], l[9]]",
+            r#"[10, "Line 1", "Line 10"]"#,
+        ),
+        (
+            "f.read_lines(ReadLinesOptions().count(-2).build())",
+            r#"["Line 14", "Line 15"]"#,
+        ),
+        (
+            "let l = f.read_lines(ReadLinesOptions().start(5).build()); [l.len(), l[0], l[10]]",
+            r#"[11, "Line 5", "Line 15"]"#,
+        ),
+    ] {
+        let out = on_handle(&fifteen, read, source);
+        assert_success(&out);
+        assert_eq!(out.output, expected, "{source}");
+    }
+    assert!(
+        !on_handle(
+            "Line 1\nLine 2\nLine 3",
+            read,
+            "f.read_lines(ReadLinesOptions().start(-1).build())"
+        )
+        .is_success()
+    );
+    let twelve = (1..=12)
+        .map(|i| format!("Line {i}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let paged = "let lines = []; loop { let page = f.read_page(ReadPageOptions().num_lines(5).build()); \
+                 if page.len() == 0 { break; } lines += page; } lines.len()";
+    let out = on_handle(&twelve, read, paged);
+    assert_success(&out);
+    assert_eq!(out.output, "12");
+    for source in [
+        "f.read_lines(ReadLinesOptions().count(5).build())",
+        "f.read_page(ReadPageOptions().num_lines(5).build())",
+    ] {
+        let out = on_handle(
+            "Line 1\nLine 2\nLine 3",
+            "OpenFileOptions().write(true)",
+            source,
+        );
+        assert!(
+            crate::util::message(&out)
+                .contains("Attempted to read a file without opening it with the read option"),
+            "{source}: {out:#?}"
+        );
+    }
+}

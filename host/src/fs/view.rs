@@ -149,13 +149,10 @@ impl FsView<'_> {
         if (write && res.writable) || (!write && res.readable) {
             return Ok(res.path.clone());
         }
-        let (mode, doing) = if write {
-            ("write", "writing")
-        } else {
-            ("read", "reading")
-        };
+        // Rex's sentence first (scripts and Rex's tests look for it), then which file and how.
+        let mode = if write { "write" } else { "read" };
         Err(FsError::Guest(wit::Error::BadHandleMode(format!(
-            "`{}` was not opened for {doing}: set `{mode}(true)` in OpenFileOptions",
+            "Attempted to {mode} a file without opening it with the {mode} option: `{}` (set `{mode}(true)` in OpenFileOptions)",
             res.path
         ))))
     }
