@@ -1028,3 +1028,44 @@ fn read_lines_and_pages_as_rex() {
         );
     }
 }
+
+/// `safe_io.rs`: `test_search_array_len`, `test_search_basic_success`,
+/// `test_search_invalid_regex_pattern`, `test_counts_success`, `test_counts_no_read_permission`,
+/// `test_extract_strings_success`, `test_extract_strings_no_read_permission`.
+#[test]
+fn search_counts_and_strings_as_rex() {
+    let read = "OpenFileOptions().read(true)";
+    let postgres = "# PostgreSQL Configuration\nlisten_addresses = '*'\nssl = on\nport = 5432\n\
+                    ssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\nmax_connections = 100\n\
+                    ssl_ciphers = 'HIGH:MEDIUM'";
+    let binary = "Hello\x01World\x02This\x03is\x04a\x05test\x06with\x07printable\x10and\x11unprintable\x08chars";
+    let counted = "line one\n line two \nline three\nline four";
+    let cases = [
+        ("ssl = on\nport = 5432\nssl_cert = test\nmax_connections = 100", r#"f.search("ssl").len()"#, "2".to_string()),
+        (
+            postgres,
+            r#"f.search("ssl").map(|m| `${m.line_number}:${m.line_content}`)"#,
+            r#"["3:ssl = on", "5:ssl_cert_file = 'server.crt'", "6:ssl_key_file = 'server.key'", "8:ssl_ciphers = 'HIGH:MEDIUM'"]"#.to_string(),
+        ),
+        (counted, "let c = f.counts(); [c.line_count, c.word_count, c.byte_count]", format!("[3, 8, {}]", counted.len())),
+        (
+            binary,
+            "f.extract_strings()",
+            r#"["Hello", "World", "This", "test", "with", "printable", "unprintable", "chars"]"#.to_string(),
+        ),
+    ];
+    for (content, source, expected) in cases {
+        let out = on_handle(content, read, source);
+        assert_success(&out);
+        assert_eq!(out.output, expected, "{source}");
+    }
+    assert!(!on_handle("ssl = on", read, r#"f.search("[invalid")"#).is_success());
+    for source in ["f.counts()", "f.extract_strings()"] {
+        let out = on_handle("test content", "OpenFileOptions().write(true)", source);
+        assert!(
+            crate::util::message(&out)
+                .contains("Attempted to read a file without opening it with the read option"),
+            "{source}: {out:#?}"
+        );
+    }
+}
