@@ -131,10 +131,8 @@ impl wit::HostDir for FsView<'_> {
     ) -> FsResult<Resource<FileRes>> {
         self.meter.host_call()?;
         validate_name(&name)?;
-        let mode = match permissions {
-            None => 0o644,
-            Some(m) => checked_mode(m & 0o777)?.as_raw_mode(),
-        };
+        // `replace_file` keeps only the permission bits (no set-id or sticky bit).
+        let mode = permissions.unwrap_or(0o644);
         let path = join(&self.table.get(&dir)?.path, &name);
         let resource = FsResource::File(path.clone());
         self.authorize(Open, resource.clone())?;

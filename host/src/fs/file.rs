@@ -22,8 +22,7 @@ use super::resources::{DirRes, FileRes, SymlinkRes};
 use super::sys::{
     self, CopyEnds, CopyMeta, allocate, append_file, chmod_fd, chown_fd, copy_replace,
     create_file_at, dir_from_fd, dup_dir, ensure_same, fstat, get_xattr, identity_at, metadata_of,
-    open_at, overwrite, read_chunk, read_symlink, replace_file, replaced, set_len, set_xattr,
-    unlink_at,
+    open_at, overwrite, read_chunk, read_symlink, replace_file, set_len, set_xattr, unlink_at,
 };
 use super::view::FsView;
 use super::walk::MAX_LINKS;
@@ -89,6 +88,8 @@ impl FsView<'_> {
         let mut leaf = name;
         let mut links = 0;
         let mut link = None;
+        // The path `opened` was last authorized for.
+        let mut opened_path = path.clone();
         while let Some(target) = read_symlink(parent.as_fd(), &leaf, &join(&parent_path, &leaf))? {
             if !options.follow_symlinks {
                 return Err(symlink_not_followed(&path));
@@ -107,15 +108,14 @@ impl FsView<'_> {
             }
             // Where the link points, resolved lexically, is authorized before anything on
             // the way there is opened: a target outside the policy yields only its denial.
-            let full = walk::heading(
-                if target.starts_with('/') {
-                    "/"
-                } else {
-                    &parent_path
-                },
-                &target.split('/').map(str::to_string).collect::<Vec<_>>(),
-            );
+            let base = if target.starts_with('/') {
+                "/"
+            } else {
+                &parent_path
+            };
+            let full = walk::heading(base, target.split('/'));
             opened = self.authorize(Open, FsResource::File(full.clone()))?;
+            opened_path.clone_from(&full);
             let (target_dir, target_name) = match full.rsplit_once('/') {
                 Some((_, "" | "." | "..")) | None => return Err(not_a_file(&full)),
                 Some(("", n)) => ("/".to_string(), n.to_string()),
@@ -131,11 +131,11 @@ impl FsView<'_> {
             leaf = target_name;
         }
         let resolved = join(&parent_path, &leaf);
-        if resolved != path {
+        if resolved != opened_path {
             opened = self.authorize(Open, FsResource::File(resolved.clone()))?;
-            if options.create {
-                created = Some(self.authorize(Create, FsResource::File(resolved.clone()))?);
-            }
+        }
+        if resolved != path && options.create {
+            created = Some(self.authorize(Create, FsResource::File(resolved.clone()))?);
         }
 
         // The type is observed without opening: opening a FIFO would release a peer blocked
@@ -224,15 +224,7 @@ impl wit::HostFile for FsView<'_> {
             path,
             readable: res.readable,
             writable: res.writable,
-            link: match &res.link {
-                Some(l) => Some(SymlinkRes {
-                    dir: dup_dir(&l.dir, &l.path)?,
-                    name: l.name.clone(),
-                    path: l.path.clone(),
-                    identity: l.identity,
-                }),
-                None => None,
-            },
+            link: res.link.as_ref().map(SymlinkRes::try_clone).transpose()?,
         };
         // The handle written through now stands for the new file too (as Rex: a handle
         // `compress_gzip` wrote to reads what was written).
@@ -280,18 +272,9 @@ impl wit::HostFile for FsView<'_> {
     fn delete(&mut self, file: Resource<FileRes>) -> FsResult<()> {
         self.meter.host_call()?;
         if let Some(link) = &self.table.get(&file)?.link {
-            let path = link.path.clone();
-            let granted = self.authorize(Delete, FsResource::File(path.clone()))?;
-            let link = self
-                .table
-                .get(&file)?
-                .link
-                .as_ref()
-                .ok_or_else(|| replaced(&path))?;
-            if identity_at(link.dir.as_fd(), &link.name, &path)? != link.identity {
-                return Err(replaced(&path));
-            }
-            return unlink_at(&granted, link.dir.as_fd(), &link.name, false, &path);
+            let granted = self.authorize(Delete, FsResource::File(link.path.clone()))?;
+            link.ensure_unchanged()?;
+            return unlink_at(&granted, link.dir.as_fd(), &link.name, false, &link.path);
         }
         let path = self.file_path(&file)?;
         let granted = self.authorize(Delete, FsResource::File(path.clone()))?;

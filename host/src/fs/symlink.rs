@@ -14,6 +14,26 @@ use super::sys::{chown_at, dup_dir, identity_at, metadata_at, read_symlink, repl
 use super::view::FsView;
 use crate::bindings::wit_fs as wit;
 
+impl SymlinkRes {
+    /// Fails unless the name still holds the link that was opened.
+    pub(super) fn ensure_unchanged(&self) -> FsResult<()> {
+        if identity_at(self.dir.as_fd(), &self.name, &self.path)? != self.identity {
+            return Err(replaced(&self.path));
+        }
+        Ok(())
+    }
+
+    /// A second hold on the same link (its directory descriptor duplicated).
+    pub(super) fn try_clone(&self) -> FsResult<Self> {
+        Ok(Self {
+            dir: dup_dir(&self.dir, &self.path)?,
+            name: self.name.clone(),
+            path: self.path.clone(),
+            identity: self.identity,
+        })
+    }
+}
+
 impl FsView<'_> {
     /// The symlink behind `link` (its directory, name and path), checked to be the same link
     /// that was opened.
@@ -22,14 +42,9 @@ impl FsView<'_> {
         link: &Resource<SymlinkRes>,
     ) -> FsResult<(cap_std::fs::Dir, String, String)> {
         let res = self.table.get(link)?;
-        if identity_at(res.dir.as_fd(), &res.name, &res.path)? != res.identity {
-            return Err(replaced(&res.path));
-        }
-        Ok((
-            dup_dir(&res.dir, &res.path)?,
-            res.name.clone(),
-            res.path.clone(),
-        ))
+        res.ensure_unchanged()?;
+        let res = res.try_clone()?;
+        Ok((res.dir, res.name, res.path))
     }
 }
 

@@ -101,15 +101,10 @@ impl FsView<'_> {
         mut last: Option<Granted<Create>>,
     ) -> FsResult<walk::Walked> {
         let authz = self.authz;
-        let mut created = 0;
-        let mut create = |new_dir: &str| {
-            // A new directory entry: its name is bytes the file system holds for the script.
-            created += new_dir.rsplit('/').next().map_or(0, str::len);
-            match last.take() {
-                // The directory the caller authorized already.
-                Some(create) if new_dir == path => Ok(create),
-                _ => Ok(authz.authorize(Create, &FsResource::Dir(new_dir.to_string()))?),
-            }
+        let mut create = |new_dir: &str| match last.take() {
+            // The directory the caller authorized already.
+            Some(create) if new_dir == path => Ok(create),
+            _ => Ok(authz.authorize(Create, &FsResource::Dir(new_dir.to_string()))?),
         };
         let mut hop = |heading: &str| {
             authz
@@ -117,9 +112,7 @@ impl FsView<'_> {
                 .map(drop)
                 .map_err(FsError::from)
         };
-        let mut walked = walk::walk(granted, self.ctx.root(), path, how, &mut create, &mut hop)?;
-        walked.created = created;
-        Ok(walked)
+        walk::walk(granted, self.ctx.root(), path, how, &mut create, &mut hop)
     }
 
     /// Refuses to change a file in place when it has other hard links: a hard link is a name

@@ -60,15 +60,19 @@ fn stack_path(stack: &[(String, OwnedFd)]) -> String {
 
 /// Where a walk at `here` with `rest` still to go is heading, resolved lexically (`..` pops
 /// a component, never above `/`).
-pub(crate) fn heading<'a>(here: &str, rest: impl IntoIterator<Item = &'a String>) -> String {
-    let mut parts: Vec<&str> = here.split('/').filter(|c| !c.is_empty()).collect();
+pub(crate) fn heading(here: &str, rest: impl IntoIterator<Item = impl AsRef<str>>) -> String {
+    let mut parts: Vec<String> = here
+        .split('/')
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect();
     for c in rest {
-        match c.as_str() {
+        match c.as_ref() {
             "" | "." => {}
             ".." => {
                 parts.pop();
             }
-            name => parts.push(name),
+            name => parts.push(name.to_string()),
         }
     }
     format!("/{}", parts.join("/"))
@@ -94,7 +98,7 @@ pub(crate) struct Walked {
     pub fd: OwnedFd,
     pub path: String,
     pub parent: Option<(OwnedFd, String)>,
-    /// Bytes of directory names the walk created (charged to the run's writes).
+    /// Bytes of the names of the directories the walk created (charged to the run's writes).
     pub created: usize,
 }
 
@@ -133,6 +137,7 @@ pub(crate) fn walk(
     let mut stack: Vec<(String, OwnedFd)> = vec![(String::new(), root)];
     let mut queue: VecDeque<String> = path.split('/').map(str::to_string).collect();
     let mut links = 0;
+    let mut created = 0;
     while let Some(component) = queue.pop_front() {
         match component.as_str() {
             "" | "." => continue,
@@ -173,6 +178,7 @@ pub(crate) fn walk(
                     ahead.push((below.clone(), authorize_create(&below)?));
                 }
                 mkdir_at(&create, current.as_fd(), &component, true, &target)?;
+                created += component.len();
                 let fd = open_dir_at(current.as_fd(), &component, &target)?;
                 stack.push((component, fd));
                 for (below, create) in ahead {
@@ -185,6 +191,7 @@ pub(crate) fn walk(
                         return Err(FsError::Trap(wasmtime::format_err!("walk stack emptied")));
                     };
                     mkdir_at(&create, current.as_fd(), &name, true, &below)?;
+                    created += name.len();
                     let fd = open_dir_at(current.as_fd(), &name, &below)?;
                     stack.push((name, fd));
                 }
@@ -223,7 +230,7 @@ pub(crate) fn walk(
         fd,
         path,
         parent,
-        created: 0,
+        created,
     })
 }
 
@@ -233,9 +240,8 @@ mod tests {
 
     #[test]
     fn heading_resolves_lexically() {
-        let rest = |s: &str| s.split('/').map(str::to_string).collect::<Vec<_>>();
-        assert_eq!(heading("/a/b", &rest("../c/./d")), "/a/c/d");
-        assert_eq!(heading("/", &rest("../../x")), "/x");
-        assert_eq!(heading("/a", &rest("")), "/a");
+        assert_eq!(heading("/a/b", "../c/./d".split('/')), "/a/c/d");
+        assert_eq!(heading("/", "../../x".split('/')), "/x");
+        assert_eq!(heading("/a", "".split('/')), "/a");
     }
 }
