@@ -19,7 +19,8 @@
 //!   under the deadline, no set-id files, moves below a `forbid`, unforgeable denials, quotas.
 //! - `limits`: runaway scripts (time, memory, output, host calls) are stopped and the runtime
 //!   keeps serving.
-//! - `rex_fs`: Rex's own file-system tests, carried over in wrex's words.
+//! - `rex_fs`, `rex_commands`: Rex's own file-system tests (handle API; shell-style commands),
+//!   carried over in wrex's words.
 //! - `tenants`: per-tenant roots keep concurrent tenants apart, even under a careless policy.
 //! - `soak` (ignored; `scripts/soak.sh`): 10,000 runs in one process, memory must stay flat.
 //! - `cli`: the built `wrex` binary: formats, exit codes, Rex flags, bad input files.
@@ -38,6 +39,7 @@ mod host_work;
 mod limits;
 mod log;
 mod policy;
+mod rex_commands;
 mod rex_fs;
 mod runner;
 mod soak;
