@@ -348,8 +348,14 @@ fn bad_input_is_refused_clearly() {
             r#"SizeRange::between(5, 1, SizeUnit::BYTES)"#,
             "maximum is below the minimum",
         ),
-        (r#"ReadPageOptions().build()"#, "`num_lines` must be set"),
-        (r#"ChmodDirOptions().build()"#, "`permissions` must be set"),
+        (
+            r#"ReadPageOptions().build()"#,
+            "Field not initialized: num_lines",
+        ),
+        (
+            r#"ChmodDirOptions().build()"#,
+            "Field not initialized: permissions",
+        ),
         (
             "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); d.open_file(\"a.txt\", OpenFileOptions().read(true).build()).chmod(99999)",
             "permissions must be a mode",

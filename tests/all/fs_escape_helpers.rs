@@ -302,7 +302,7 @@ fn hostile_names_are_refused() {
         ),
         (
             "cat(root + \"/allowed/bad-\u{fffd}-name\")".to_string(),
-            "does not exist",
+            "No such file or directory",
         ),
     ];
     for (src, needle) in &cases {

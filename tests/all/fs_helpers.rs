@@ -297,7 +297,7 @@ fn set_extended_attr_merges_the_context_and_is_authorized_with_its_name() {
         "rw",
     );
     assert!(
-        message(&out).contains("`name` must be set"),
+        message(&out).contains("Field not initialized: name"),
         "{}",
         message(&out)
     );

@@ -48,7 +48,7 @@ fn a_tenant_cannot_reach_another_tenants_files() {
     );
     // Every way out ended inside A, where the targets do not exist.
     assert_eq!(
-        out.output.matches("NotFound").count() + out.output.matches("DirectoryOpenError").count(),
+        out.output.matches("IoError").count() + out.output.matches("DirectoryOpenError").count(),
         4,
         "{}",
         out.output

@@ -26,9 +26,10 @@ macro_rules! options {
                         |b: &mut $builder| -> ::std::result::Result<$name, Box<::rhai::EvalAltResult>> {
                             $(
                                 if b.0.$req.is_none() {
+                                    // Rex's builder says `Field not initialized: …`.
                                     return Err($crate::sdk::error::plain(concat!(
-                                        stringify!($name), ": `", stringify!($req),
-                                        "` must be set before `build()`"
+                                        stringify!($name), ": Field not initialized: ",
+                                        stringify!($req), " (set it before `build()`)"
                                     )));
                                 }
                             )*

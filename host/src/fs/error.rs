@@ -31,7 +31,14 @@ impl FsError {
     /// An operating-system error while working on `path`.
     pub(crate) fn io(err: impl Into<io::Error>, path: &str) -> Self {
         let err: io::Error = err.into();
-        let message = format!("{err}: `{path}`");
+        let message = match err.kind() {
+            // Rex's message for a non-recursive delete of a non-empty directory.
+            io::ErrorKind::DirectoryNotEmpty => format!(
+                "Directory not empty: A path led to a non-empty directory location. To include \
+                 contents of this directory, use the recursive flag: `{path}`"
+            ),
+            _ => format!("{err}: `{path}`"),
+        };
         Self::Guest(match err.kind() {
             io::ErrorKind::NotFound => wit::Error::NotFound(message),
             io::ErrorKind::AlreadyExists => wit::Error::AlreadyExists(message),

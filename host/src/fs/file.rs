@@ -157,7 +157,8 @@ impl FsView<'_> {
             Err(Errno::ISDIR) => return Err(not_a_file(&resolved)),
             Err(Errno::NOENT) => {
                 return Err(FsError::not_found(format!(
-                    "file `{resolved}` does not exist"
+                    "{}: file `{resolved}`",
+                    std::io::Error::from(rustix::io::Errno::NOENT)
                 )));
             }
             Err(e) => return Err(FsError::io(e, &resolved)),
@@ -505,7 +506,9 @@ impl wit::HostFile for FsView<'_> {
         let bytes = read_chunk(&granted, file, 0, MAX_REDACTED_BYTES, &path)?;
         self.meter.charge_read(bytes.len())?;
         let text = String::from_utf8(bytes).map_err(|_| {
-            FsError::Guest(wit::Error::Io(format!("file `{path}` is not valid UTF-8")))
+            FsError::Guest(wit::Error::Io(format!(
+                "stream did not contain valid UTF-8: file `{path}`"
+            )))
         })?;
         redact(&text, &patterns, self.meter.clock())
     }

@@ -12,14 +12,18 @@ fn invalid(path: &str, problem: &str) -> FsError {
     FsError::invalid_path(format!("invalid path `{}`: {problem}", path.escape_debug()))
 }
 
+/// Refuses NUL and control characters, in Rex's words ("Path contains invalid characters").
 fn check_chars(text: &str, what: &str) -> Result<(), FsError> {
     if text.contains('\0') {
-        return Err(invalid(text, &format!("{what} contains a NUL byte")));
+        return Err(invalid(
+            text,
+            &format!("Path contains invalid characters: {what} contains a NUL byte"),
+        ));
     }
     if text.chars().any(char::is_control) {
         return Err(invalid(
             text,
-            &format!("{what} contains a control character"),
+            &format!("Path contains invalid characters: {what} contains a control character"),
         ));
     }
     Ok(())

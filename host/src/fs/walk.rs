@@ -159,8 +159,16 @@ pub(crate) fn walk(
             Step::Missing => {
                 let last = queue.iter().all(|c| c.is_empty() || c == ".");
                 if !(how.create && (last || how.recursive)) {
+                    // Rex's words: the OS error, and "failed to open parent" when only the
+                    // last component was to be created.
+                    let context = if how.create {
+                        "failed to open parent: "
+                    } else {
+                        ""
+                    };
                     return Err(FsError::not_found(format!(
-                        "directory `{target}` does not exist"
+                        "{context}{}: directory `{target}`",
+                        std::io::Error::from(rustix::io::Errno::NOENT)
                     )));
                 }
                 // Below a missing directory everything is missing: every directory still to

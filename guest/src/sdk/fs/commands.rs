@@ -9,7 +9,7 @@
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 
 use super::error::{IoErrorKind, from_wit, kind_of, sdk_error};
-use super::handles::{READ_ONLY, WRITE_CREATE, entries_map, list_entries, open_dir};
+use super::handles::{READ_ONLY, WRITE_CREATE, entries_map, list_entries, open_dir, open_dir_wit};
 use super::lines::{Lines, read_string};
 use super::options::ReplacementOptions;
 use super::path::{join, split};
@@ -204,9 +204,9 @@ fn rm(flags: &Flags, path: &str) -> Result<()> {
     let force = flags.has("force");
     let recursive = flags.has("recursive");
     let (parent, name) = split(path)?;
-    let dir = match open_dir(parent, false, false, true) {
-        Err(e) if force && kind_of(&e) == Some(IoErrorKind::NotFound) => return Ok(()),
-        other => other?,
+    let dir = match open_dir_wit(parent, false, false, true) {
+        Err(wit::Error::NotFound(_)) if force => return Ok(()),
+        other => other.map_err(from_wit)?,
     };
     match dir.remove_entry(name, recursive) {
         Err(wit::Error::NotFound(_)) if force => Ok(()),

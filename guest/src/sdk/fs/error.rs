@@ -93,7 +93,9 @@ pub fn from_wit(err: WitError) -> Box<EvalAltResult> {
         }
         WitError::InvalidPath(m) => (IoErrorKind::InvalidPath, m),
         WitError::InvalidArgument(m) => (IoErrorKind::InvalidArguments, m),
-        WitError::NotFound(m) => (IoErrorKind::NotFound, m),
+        // Rex raises a missing file or directory as the operating system's error (kind
+        // `IoError`), except when deleting (`handles::ignore_not_found`).
+        WitError::NotFound(m) => (IoErrorKind::IoError, m),
         WitError::AlreadyExists(m) => (IoErrorKind::IoError, m),
         WitError::NotADirectory(m) => (IoErrorKind::DirectoryOpenError, m),
         WitError::NotAFile(m) => (IoErrorKind::FileError, m),

@@ -56,6 +56,16 @@ pub const WRITE_CREATE: wit::OpenFileOptions = wit::OpenFileOptions {
 };
 
 pub fn open_dir(path: &str, create: bool, recursive: bool, follow: bool) -> Result<wit::Dir> {
+    open_dir_wit(path, create, recursive, follow).map_err(from_wit)
+}
+
+/// [`open_dir`] with the host's error, for callers that tell a missing directory apart.
+pub fn open_dir_wit(
+    path: &str,
+    create: bool,
+    recursive: bool,
+    follow: bool,
+) -> std::result::Result<wit::Dir, wit::Error> {
     wit::Dir::open(
         path,
         wit::OpenDirOptions {
@@ -64,7 +74,6 @@ pub fn open_dir(path: &str, create: bool, recursive: bool, follow: bool) -> Resu
             follow_symlinks: follow,
         },
     )
-    .map_err(from_wit)
 }
 
 pub fn list_entries(dir: &wit::Dir) -> Result<Vec<DirEntry>> {
@@ -83,10 +92,12 @@ pub fn entries_map(entries: Vec<DirEntry>) -> Map {
         .collect()
 }
 
-/// `force` turns a missing target into success, as `rm -f` does.
+/// `force` turns a missing target into success, as `rm -f` does; without it, a missing target
+/// is Rex's `NotFound` (the one operation where Rex uses that kind rather than `IoError`).
 pub fn ignore_not_found(result: std::result::Result<(), wit::Error>, force: bool) -> Result<()> {
     match result {
         Err(wit::Error::NotFound(_)) if force => Ok(()),
+        Err(wit::Error::NotFound(m)) => Err(sdk_error(IoErrorKind::NotFound, m)),
         other => other.map_err(from_wit),
     }
 }

@@ -45,9 +45,13 @@ pub fn read_all(file: &wit::File) -> Result<Vec<u8>> {
 pub fn read_string(file: &wit::File) -> Result<String> {
     let bytes = read_all(file)?;
     String::from_utf8(bytes).map_err(|e| {
+        // Rex reads with `read_to_string`: the operating-system error kind, std's message.
         sdk_error(
-            IoErrorKind::Utf8Error,
-            format!("file `{}` is not valid UTF-8: {e}", file.path()),
+            IoErrorKind::IoError,
+            format!(
+                "stream did not contain valid UTF-8: file `{}` ({e})",
+                file.path()
+            ),
         )
     })
 }

@@ -97,7 +97,7 @@ fn find_rules(o: &FindOptions) -> Result<()> {
 fn open_file_rules(o: &OpenFileOptions) -> Result<()> {
     if !o.read.unwrap_or(false) && !o.write.unwrap_or(false) && !o.create.unwrap_or(false) {
         return Err(plain(
-            "OpenFileOptions: at least one of `read` or `write` must be true",
+            "Invalid open file options: at least one of read, write or create flags must be true",
         ));
     }
     if let Some(mode) = o.permissions

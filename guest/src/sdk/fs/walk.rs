@@ -9,7 +9,7 @@ use std::rc::Rc;
 use rhai::{Dynamic, EvalAltResult, Map};
 
 use super::error::{IoErrorKind, from_wit, is_access_denied, sdk_error};
-use super::handles::open_dir;
+use super::handles::open_dir_wit;
 use super::path::join;
 use crate::bindings::wrex::sdk::fs as wit;
 use crate::bindings::wrex::sdk::log::{Level, emit};
@@ -47,30 +47,24 @@ impl Glob {
 
 /// Opens the subdirectory `name` of `dir`; `None` (with a WARN log) when the policy denies it.
 fn enter(dir: &wit::Dir, name: &str, follow: bool) -> Result<Option<wit::Dir>> {
-    match open_dir(&join(&dir.path(), name), false, false, follow) {
+    match open_dir_wit(&join(&dir.path(), name), false, false, follow) {
         Ok(d) => Ok(Some(d)),
         // A followed symlink to a file, or a dangling one: not a directory to walk into.
-        Err(e)
-            if follow
-                && matches!(
-                    super::error::kind_of(&e),
-                    Some(IoErrorKind::DirectoryOpenError | IoErrorKind::NotFound)
-                ) =>
-        {
-            Ok(None)
-        }
-        Err(e) if is_access_denied(&e) => {
-            emit(
-                Level::Warn,
-                &format!(
-                    "skipping `{}`: not permitted ({e})",
-                    join(&dir.path(), name)
-                ),
-                0,
-            );
-            Ok(None)
-        }
-        Err(e) => Err(e),
+        Err(wit::Error::NotADirectory(_) | wit::Error::NotFound(_)) if follow => Ok(None),
+        Err(e) => match from_wit(e) {
+            e if is_access_denied(&e) => {
+                emit(
+                    Level::Warn,
+                    &format!(
+                        "skipping `{}`: not permitted ({e})",
+                        join(&dir.path(), name)
+                    ),
+                    0,
+                );
+                Ok(None)
+            }
+            e => Err(e),
+        },
     }
 }
 
