@@ -315,7 +315,7 @@ fn bad_input_is_refused_clearly() {
     let cases: &[(&str, &str)] = &[
         (
             r#"grep("(", root + "/allowed/log.txt")"#,
-            "invalid regular expression",
+            "Invalid regex pattern",
         ),
         (r#"seq([seq::step(0)], 1, 5)"#, "step must not be 0"),
         (r#"seq(0, 100000000)"#, "at most 10000000"),
@@ -430,7 +430,7 @@ fn bad_input_is_refused_clearly() {
         ),
         (
             "replace_text(\"abc\", \"(\", \"x\", ReplacementOptions().is_regex(true).build())",
-            "invalid regular expression",
+            "Invalid regex pattern",
         ),
     ];
     for (src, needle) in cases {

@@ -39,6 +39,7 @@ mod host_work;
 mod limits;
 mod log;
 mod policy;
+mod rex_archives;
 mod rex_case;
 mod rex_commands;
 mod rex_fs;

@@ -124,7 +124,8 @@ pub fn run(case: &Case) -> (Sandbox, RunOutcome) {
             std::fs::create_dir_all(sb.path(&format!("allowed/t/{dir}"))).unwrap();
         } else if let Some(target) = content.strip_prefix(b"-> ") {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            let target = fill(std::str::from_utf8(target).unwrap(), &sb.root);
+            let t = format!("{}/allowed/t", sb.root);
+            let target = fill(std::str::from_utf8(target).unwrap(), &t);
             std::os::unix::fs::symlink(target, &path).unwrap();
         } else {
             sb.write_bytes(&format!("allowed/t/{name}"), content);

@@ -447,3 +447,124 @@ fn permissions_as_rex() {
         },
     ]);
 }
+
+#[test]
+fn links_copies_and_replacements_as_rex() {
+    const SRC: &[(&str, &[u8])] = &[("src_file.txt", b"copied content")];
+    const SRC_AND_DEST: &[(&str, &[u8])] =
+        &[("src_file.txt", b"copied content"), ("dest.txt", b"")];
+    const FULL_DEST: &[(&str, &[u8])] = &[
+        ("src_file.txt", b"copied content"),
+        ("dest.txt", b"already here"),
+    ];
+    const CONFIG: &str = "let text = \"# Application Configuration 1.2.3\\napp.name=MyApp\\napp.version=v1.2.3\\napi.version=v1.2.3\\n\";\n";
+    let copy = |source: &str| {
+        leak(format!(
+            "let d = open_dir(t); let src = d.open_file(\"src_file.txt\", OpenFileOptions().read(true).build());\n{source}"
+        ))
+    };
+    run_all(&[
+        Case {
+            rex: "test_read_link_target",
+            files: &[
+                ("real_file.txt", b"target"),
+                ("link_file", b"-> {{t}}/real_file.txt"),
+            ],
+            source: "open_dir(t).read_link_target(\"link_file\")",
+            want: Want::Out("{{t}}/real_file.txt"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_read_link_target_not_a_symlink",
+            files: &[("real_file.txt", b"target")],
+            source: "open_dir(t).read_link_target(\"real_file.txt\")",
+            want: Want::Err("Invalid argument"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_copy_file_success",
+            files: SRC,
+            source: copy(
+                "let dest = d.open_file(\"dest_file.txt\", OpenFileOptions().write(true).create(true).build());\n\
+                          src.copy(dest, CopyFileOptions().force(true).preserve(true).build());",
+            ),
+            policy: Pol::Only(&["read", "open", "create", "write"]),
+            after: &[After::File("dest_file.txt", "copied content")],
+            ..Case::default()
+        },
+        Case {
+            rex: "test_copy_file_error_destination_not_empty",
+            files: FULL_DEST,
+            source: copy(
+                "let dest = d.open_file(\"dest.txt\", OpenFileOptions().write(true).build());\n\
+                          src.copy(dest, CopyFileOptions().force(false).build());",
+            ),
+            policy: Pol::Only(&["read", "open", "write"]),
+            want: Want::Err("Destination file not empty"),
+            after: &[After::File("dest.txt", "already here")],
+        },
+        Case {
+            rex: "test_copy_file_error_no_read_option",
+            files: SRC,
+            source: "let d = open_dir(t); let src = d.open_file(\"src_file.txt\", OpenFileOptions().write(true).build());\n\
+                     let dest = d.open_file(\"dest.txt\", OpenFileOptions().write(true).create(true).build());\n\
+                     src.copy(dest, CopyFileOptions().force(true).build());",
+            policy: Pol::Only(&["read", "open", "create", "write"]),
+            want: Want::Err("Attempted to read a file without opening it with the read option"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_copy_file_error_no_write_option",
+            files: SRC_AND_DEST,
+            source: copy(
+                "let dest = d.open_file(\"dest.txt\", OpenFileOptions().read(true).build());\n\
+                          src.copy(dest, CopyFileOptions().force(true).build());",
+            ),
+            policy: Pol::Only(&["read", "open", "write"]),
+            want: Want::Err(WRITE_FLAG),
+            after: &[After::File("dest.txt", "")],
+        },
+        Case {
+            rex: "test_copy_file_error_cedar_forbid_read",
+            files: SRC,
+            source: copy(
+                "let dest = d.open_file(\"dest.txt\", OpenFileOptions().write(true).create(true).build());\n\
+                          src.copy(dest, CopyFileOptions().force(true).build());",
+            ),
+            policy: Pol::Forbid("read", "in file_system::Dir::\"{{t}}\""),
+            want: Want::Denied("read"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_copy_file_error_cedar_forbid_write",
+            files: SRC_AND_DEST,
+            source: copy(
+                "let dest = d.open_file(\"dest.txt\", OpenFileOptions().write(true).build());\n\
+                          src.copy(dest, CopyFileOptions().force(true).build());",
+            ),
+            policy: Pol::Forbid("write", "in file_system::Dir::\"{{t}}\""),
+            want: Want::Denied("write"),
+            after: &[After::File("dest.txt", "")],
+        },
+        Case {
+            rex: "test_replace_text_success",
+            source: leak(format!(
+                "{CONFIG}replace_text(text, \"v\\\\d+\\\\.\\\\d+\\\\.\\\\d+\", \"v2.0.0\", \
+                                  ReplacementOptions().is_regex(true).replace_all(false).build())"
+            )),
+            want: Want::Out(
+                "# Application Configuration 1.2.3\napp.name=MyApp\napp.version=v2.0.0\napi.version=v1.2.3\n",
+            ),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_replace_text_invalid_regex_pattern",
+            source: leak(format!(
+                "{CONFIG}replace_text(text, \"[\", \"v2.0.0\", \
+                                  ReplacementOptions().is_regex(true).replace_all(true).build())"
+            )),
+            want: Want::Err("Invalid regex pattern"),
+            ..Case::default()
+        },
+    ]);
+}

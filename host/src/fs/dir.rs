@@ -297,8 +297,10 @@ impl wit::HostDir for FsView<'_> {
         self.authorize(Read, FsResource::File(path.clone()))?;
         match read_symlink(self.table.get(&dir)?.dir.as_fd(), &name, &path)? {
             Some(target) => Ok(target),
+            // Rex passes on readlink's EINVAL.
             None => Err(FsError::invalid_argument(format!(
-                "`{path}` is not a symbolic link (or does not exist)"
+                "{}: `{path}` is not a symbolic link (or does not exist)",
+                std::io::Error::from(rustix::io::Errno::INVAL)
             ))),
         }
     }

@@ -50,7 +50,7 @@ pub fn regex(pattern: &str, ignore_case: bool) -> Result<Regex> {
         .map_err(|e| {
             sdk_error(
                 IoErrorKind::InvalidArguments,
-                format!("invalid regular expression `{pattern}`: {e}"),
+                format!("Invalid regex pattern `{pattern}`: {e}"),
             )
         })
 }
