@@ -44,6 +44,7 @@ mod rex_case;
 mod rex_commands;
 mod rex_fs;
 mod rex_handles;
+mod rex_links;
 mod runner;
 mod soak;
 mod tenants;

@@ -54,7 +54,6 @@ pub enum After {
     /// A directory.
     Dir(&'static str),
     /// A symlink with this target.
-    #[allow(dead_code)] // TEMP
     Link(&'static str, &'static str),
     /// Nothing at all (not even a dangling link).
     Absent(&'static str),
@@ -76,9 +75,11 @@ pub struct Case {
     pub after: &'static [After],
 }
 
-/// Fills in `{{t}}`, `{{user}}` and `{{group}}`.
+/// Fills in `{{t}}`, `{{root}}` (the sandbox's), `{{user}}` and `{{group}}`.
 fn fill(text: &str, t: &str) -> String {
+    let root = t.strip_suffix("/allowed/t").expect("a case directory");
     text.replace("{{t}}", t)
+        .replace("{{root}}", root)
         .replace("{{user}}", &id("-un"))
         .replace("{{group}}", &id("-gn"))
 }
@@ -178,9 +179,8 @@ pub fn check(case: &Case) -> Result<(), String> {
                     && meta(rel).is_ok_and(|m| m.is_file())
             }
             After::Dir(rel) => meta(rel).is_ok_and(|m| m.is_dir()),
-            After::Link(rel, target) => {
-                std::fs::read_link(path(rel)).is_ok_and(|l| l.to_str() == Some(target))
-            }
+            After::Link(rel, target) => std::fs::read_link(path(rel))
+                .is_ok_and(|l| l.to_str() == Some(fill(target, &t).as_str())),
             After::Absent(rel) => meta(rel).is_err(),
             After::Mode(rel, mode) => meta(rel).is_ok_and(|m| m.mode() & 0o7777 == mode),
         };

@@ -81,7 +81,8 @@ pub(crate) fn heading(here: &str, rest: impl IntoIterator<Item = impl AsRef<str>
 /// The error for too many symlinks while resolving `path`.
 pub(crate) fn too_many_links(path: &str) -> FsError {
     FsError::Guest(wit::Error::TooManyLinks(format!(
-        "more than {MAX_LINKS} symlinks while resolving `{path}`"
+        "{}: more than {MAX_LINKS} symlinks while resolving `{path}`",
+        std::io::Error::from(Errno::LOOP)
     )))
 }
 
