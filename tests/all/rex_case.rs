@@ -59,6 +59,8 @@ pub enum After {
     Absent(&'static str),
     /// These permission bits (`mode & 0o7777`).
     Mode(&'static str, u32),
+    /// What this function checks (given the case directory's path), described.
+    Holds(&'static str, fn(t: &str) -> bool),
 }
 
 /// One Rex test case.
@@ -183,6 +185,7 @@ pub fn check(case: &Case) -> Result<(), String> {
                 .is_ok_and(|l| l.to_str() == Some(fill(target, &t).as_str())),
             After::Absent(rel) => meta(rel).is_err(),
             After::Mode(rel, mode) => meta(rel).is_ok_and(|m| m.mode() & 0o7777 == mode),
+            After::Holds(_, holds) => holds(&t),
         };
         if !ok {
             let now = meta(match *after {
@@ -191,6 +194,7 @@ pub fn check(case: &Case) -> Result<(), String> {
                 | After::Link(r, _)
                 | After::Absent(r)
                 | After::Mode(r, _) => r,
+                After::Holds(..) => "",
             })
             .map(|m| format!("mode {:o}, {} bytes", m.mode(), m.len()));
             return Err(format!(
@@ -210,6 +214,7 @@ fn describe(after: &After) -> String {
         After::Link(r, t) => format!("symlink {r} -> {t}"),
         After::Absent(r) => format!("nothing at {r}"),
         After::Mode(r, m) => format!("{r} with mode {m:o}"),
+        After::Holds(what, _) => (*what).to_string(),
     }
 }
 

@@ -228,47 +228,65 @@ pub enum Tar<'a> {
     Dir(&'a str),
     Symlink(&'a str, &'a str),
     HardLink(&'a str, &'a str),
+    /// A character device (major and minor 0).
+    CharDev(&'a str),
+    /// The entry with this mode instead of its default.
+    Mode(&'a Tar<'a>, u32),
+    /// The entry with this modification time (seconds since the epoch) instead of 0.
+    Mtime(&'a Tar<'a>, u64),
 }
 
-/// A ustar archive of `entries` (names up to 100 bytes; mode 0o640 for files).
+/// A ustar archive of `entries` (names up to 100 bytes; by default mode 0o640 for files,
+/// 0o750 for directories, modification time 0).
 pub fn tar(entries: &[Tar<'_>]) -> Vec<u8> {
-    fn header(name: &str, kind: u8, size: usize, mode: u32, link: &str) -> [u8; 512] {
-        let mut h = [0u8; 512];
-        h[..name.len()].copy_from_slice(name.as_bytes());
-        let octal = |h: &mut [u8], v: u64, width: usize| {
-            let s = format!("{v:0w$o}\0", w = width - 1);
-            h[..width].copy_from_slice(s.as_bytes());
-        };
-        octal(&mut h[100..108], u64::from(mode), 8);
-        octal(&mut h[108..116], 0, 8);
-        octal(&mut h[116..124], 0, 8);
-        octal(&mut h[124..136], size as u64, 12);
-        octal(&mut h[136..148], 0, 12);
-        h[156] = kind;
-        h[157..157 + link.len()].copy_from_slice(link.as_bytes());
-        h[257..263].copy_from_slice(b"ustar\0");
-        h[263..265].copy_from_slice(b"00");
-        h[148..156].copy_from_slice(b"        ");
-        let sum: u32 = h.iter().map(|b| u32::from(*b)).sum();
-        let s = format!("{sum:06o}\0 ");
-        h[148..156].copy_from_slice(s.as_bytes());
-        h
-    }
     let mut out = Vec::new();
     for e in entries {
-        match e {
-            Tar::File(name, data) => {
-                out.extend_from_slice(&header(name, b'0', data.len(), 0o640, ""));
-                out.extend_from_slice(data);
-                out.resize(out.len().div_ceil(512) * 512, 0);
-            }
-            Tar::Dir(name) => out.extend_from_slice(&header(name, b'5', 0, 0o750, "")),
-            Tar::Symlink(name, to) => out.extend_from_slice(&header(name, b'2', 0, 0o777, to)),
-            Tar::HardLink(name, to) => out.extend_from_slice(&header(name, b'1', 0, 0o640, to)),
-        }
+        tar_entry(&mut out, e, None, 0);
     }
     out.extend_from_slice(&[0u8; 1024]);
     out
+}
+
+fn tar_entry(out: &mut Vec<u8>, entry: &Tar<'_>, mode: Option<u32>, mtime: u64) {
+    let header = |name: &str, kind: u8, size: usize, default_mode: u32, link: &str| {
+        tar_header(name, kind, size, mode.unwrap_or(default_mode), mtime, link)
+    };
+    match entry {
+        Tar::File(name, data) => {
+            out.extend_from_slice(&header(name, b'0', data.len(), 0o640, ""));
+            out.extend_from_slice(data);
+            out.resize(out.len().div_ceil(512) * 512, 0);
+        }
+        Tar::Dir(name) => out.extend_from_slice(&header(name, b'5', 0, 0o750, "")),
+        Tar::Symlink(name, to) => out.extend_from_slice(&header(name, b'2', 0, 0o777, to)),
+        Tar::HardLink(name, to) => out.extend_from_slice(&header(name, b'1', 0, 0o640, to)),
+        Tar::CharDev(name) => out.extend_from_slice(&header(name, b'3', 0, 0o640, "")),
+        Tar::Mode(inner, m) => tar_entry(out, inner, Some(*m), mtime),
+        Tar::Mtime(inner, t) => tar_entry(out, inner, mode, *t),
+    }
+}
+
+fn tar_header(name: &str, kind: u8, size: usize, mode: u32, mtime: u64, link: &str) -> [u8; 512] {
+    let mut h = [0u8; 512];
+    h[..name.len()].copy_from_slice(name.as_bytes());
+    let octal = |h: &mut [u8], v: u64, width: usize| {
+        let s = format!("{v:0w$o}\0", w = width - 1);
+        h[..width].copy_from_slice(s.as_bytes());
+    };
+    octal(&mut h[100..108], u64::from(mode), 8);
+    octal(&mut h[108..116], 0, 8);
+    octal(&mut h[116..124], 0, 8);
+    octal(&mut h[124..136], size as u64, 12);
+    octal(&mut h[136..148], mtime, 12);
+    h[156] = kind;
+    h[157..157 + link.len()].copy_from_slice(link.as_bytes());
+    h[257..263].copy_from_slice(b"ustar\0");
+    h[263..265].copy_from_slice(b"00");
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|b| u32::from(*b)).sum();
+    let s = format!("{sum:06o}\0 ");
+    h[148..156].copy_from_slice(s.as_bytes());
+    h
 }
 
 /// `data` gzip-compressed.

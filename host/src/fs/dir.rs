@@ -14,7 +14,8 @@ use super::path::{join, normalize_absolute, validate_name};
 use super::resources::{DirRes, FileRes, SymlinkRes};
 use super::sys::{
     self, dup_dir, ensure_same, file_type, lstat_at, lstat_if_exists, metadata_at, metadata_of,
-    mkdir_at, open_dir_at, read_entries, read_symlink, replace_file, symlink_at, unlink_at,
+    mkdir_at, open_dir_at, read_entries, read_symlink, replace_file, set_mtime_fd, symlink_at,
+    unlink_at,
 };
 use super::tree::{self, Change, MAX_TREE_ENTRIES};
 use super::view::FsView;
@@ -388,6 +389,16 @@ impl wit::HostDir for FsView<'_> {
         self.meter.host_call()?;
         let (uid, gid) = owner_ids(user.as_deref(), group.as_deref())?;
         self.change_dir(&dir, Chown, |g| Change::Owner(uid, gid, g), recursive)
+    }
+
+    /// # Authorization
+    ///
+    /// `create` on the `Dir`.
+    fn set_modified(&mut self, dir: Resource<DirRes>, seconds: i64) -> FsResult<()> {
+        self.meter.host_call()?;
+        let path = self.dir_path(&dir)?;
+        let granted = self.authorize(Create, FsResource::Dir(path.clone()))?;
+        set_mtime_fd(&granted, self.table.get(&dir)?.dir.as_fd(), seconds, &path)
     }
 
     /// # Authorization

@@ -22,7 +22,8 @@ use super::resources::{DirRes, FileRes, SymlinkRes};
 use super::sys::{
     self, CopyEnds, CopyMeta, allocate, append_file, chmod_fd, chown_fd, copy_replace,
     create_file_at, dir_from_fd, dup_dir, ensure_same, fstat, get_xattr, identity_at, metadata_of,
-    open_at, overwrite, read_chunk, read_symlink, replace_file, set_len, set_xattr, unlink_at,
+    open_at, overwrite, read_chunk, read_symlink, replace_file, set_len, set_mtime_fd, set_xattr,
+    unlink_at,
 };
 use super::view::FsView;
 use super::walk::MAX_LINKS;
@@ -367,6 +368,22 @@ impl wit::HostFile for FsView<'_> {
             self.table.get(&file)?.file.as_fd(),
             uid,
             gid,
+            &path,
+        )
+    }
+
+    /// # Authorization
+    ///
+    /// `write` on the `File`.
+    fn set_modified(&mut self, file: Resource<FileRes>, seconds: i64) -> FsResult<()> {
+        self.meter.host_call()?;
+        let path = self.file_path(&file)?;
+        let granted = self.authorize(Write, FsResource::File(path.clone()))?;
+        self.single_link(&file, &path, "set the modification time of")?;
+        set_mtime_fd(
+            &granted,
+            self.table.get(&file)?.file.as_fd(),
+            seconds,
             &path,
         )
     }

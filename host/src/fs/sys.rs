@@ -497,6 +497,27 @@ pub(crate) fn chmod_fd(
     rustix::fs::fchmod(fd, mode).map_err(|e| FsError::io(e, path))
 }
 
+/// Sets the modification time of an open descriptor to `seconds` since the epoch, leaving the
+/// access time (`futimens` with `UTIME_OMIT`).
+pub(crate) fn set_mtime_fd<A: Action>(
+    _granted: &Granted<A>,
+    fd: BorrowedFd<'_>,
+    seconds: i64,
+    path: &str,
+) -> Result<(), FsError> {
+    let times = rustix::fs::Timestamps {
+        last_access: rustix::fs::Timespec {
+            tv_sec: 0,
+            tv_nsec: rustix::fs::UTIME_OMIT,
+        },
+        last_modification: rustix::fs::Timespec {
+            tv_sec: seconds,
+            tv_nsec: 0,
+        },
+    };
+    rustix::fs::futimens(fd, &times).map_err(|e| FsError::io(e, path))
+}
+
 /// `fchown` on an open descriptor (`None` leaves that id unchanged).
 pub(crate) fn chown_fd(
     _granted: &Granted<Chown>,

@@ -1,10 +1,10 @@
 //! `extract_archive`: a tar (or tar.gz) archive read as a stream with the `tar` crate over the
 //! host's read handle (GNU long names, pax headers and sparse entries come with it), with
 //! wrex's validation on top. Every entry is checked first, so a tar-slip archive extracts
-//! nothing; then each directory, file and symlink is created through the host, which
-//! authorizes it.
+//! nothing; then each directory and regular file is created through the host, which
+//! authorizes it. As Rex, symlinks, hard links, devices and FIFOs are skipped (logged), and
+//! directories get their permissions, owner and time after everything in them is written.
 
-use std::collections::{HashMap, VecDeque};
 use std::io::Read;
 
 use flate2::read::MultiGzDecoder;
@@ -29,7 +29,8 @@ type Stream<'a> = Box<dyn Read + 'a>;
 enum Kind {
     File,
     Dir,
-    Symlink,
+    /// Skipped, as Rex: a symlink, hard link, device, FIFO or unknown type (named).
+    Skipped(&'static str),
 }
 
 /// One archive entry's header, after long names and pax records are applied.
@@ -39,7 +40,8 @@ struct Header {
     mode: u32,
     uid: u64,
     gid: u64,
-    link: String,
+    /// Modification time, seconds since the epoch.
+    mtime: u64,
 }
 
 fn corrupt(message: impl std::fmt::Display) -> Box<EvalAltResult> {
@@ -53,8 +55,7 @@ fn utf8(bytes: &[u8], what: &str) -> Result<String> {
     String::from_utf8(bytes.to_vec()).map_err(|_| corrupt(format!("{what} is not valid UTF-8")))
 }
 
-/// The entry's header; `None` for a pax global header (it describes no file). Entry types
-/// other than files, directories and symlinks are refused, naming the entry.
+/// The entry's header; `None` for a pax global header (it describes no file).
 fn header<R: Read>(entry: &tar::Entry<'_, R>) -> Result<Option<Header>> {
     let h = entry.header();
     let path = utf8(&entry.path_bytes(), "an entry name")?;
@@ -62,26 +63,11 @@ fn header<R: Read>(entry: &tar::Entry<'_, R>) -> Result<Option<Header>> {
         EntryType::XGlobalHeader => return Ok(None),
         EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => Kind::File,
         EntryType::Directory => Kind::Dir,
-        EntryType::Symlink => Kind::Symlink,
-        EntryType::Link => {
-            return Err(sdk_error(
-                IoErrorKind::UnsupportedOperationError,
-                format!("archive entry `{path}` is a hard link, which extract_archive refuses"),
-            ));
-        }
-        other => {
-            return Err(sdk_error(
-                IoErrorKind::UnsupportedOperationError,
-                format!(
-                    "archive entry `{path}` has type `{}` (device, FIFO or unknown), which extract_archive refuses",
-                    char::from(other.as_byte())
-                ),
-            ));
-        }
-    };
-    let link = match entry.link_name_bytes() {
-        Some(l) => utf8(&l, "a link target")?,
-        None => String::new(),
+        EntryType::Symlink => Kind::Skipped("a symlink"),
+        EntryType::Link => Kind::Skipped("a hard link"),
+        EntryType::Char | EntryType::Block => Kind::Skipped("a device"),
+        EntryType::Fifo => Kind::Skipped("a FIFO"),
+        _ => Kind::Skipped("of an unknown type"),
     };
     Ok(Some(Header {
         path,
@@ -89,7 +75,7 @@ fn header<R: Read>(entry: &tar::Entry<'_, R>) -> Result<Option<Header>> {
         mode: h.mode().map_err(corrupt)? & 0o7777,
         uid: h.uid().map_err(corrupt)?,
         gid: h.gid().map_err(corrupt)?,
-        link,
+        mtime: h.mtime().map_err(corrupt)?,
     }))
 }
 
@@ -119,65 +105,6 @@ fn safe_components(path: &str) -> Result<Vec<&str>> {
         return Err(refuse("the name is empty"));
     }
     Ok(parts)
-}
-
-/// Most symlinks followed while resolving one archive link (Linux's `MAXSYMLINKS`).
-const MAX_LINK_HOPS: usize = 40;
-
-/// Checks a symlink entry: its target, resolved from the link's own directory through every
-/// symlink the archive creates (`links`, by entry path), must stay inside the destination, so
-/// neither the link nor a later entry written through it can reach anything else. (`sub/b ->
-/// ..` then `leak -> sub/b/../../secret` passes a check of the text alone.)
-fn check_link(
-    links: &HashMap<Vec<String>, String>,
-    entry_parts: &[&str],
-    target: &str,
-    path: &str,
-) -> Result<()> {
-    let refuse = |why: &str| {
-        sdk_error(
-            IoErrorKind::InvalidPath,
-            format!("archive symlink `{path}` -> `{target}` refused: {why}"),
-        )
-    };
-    if target.is_empty() || target.starts_with('/') {
-        return Err(refuse("its target is absolute or empty"));
-    }
-    let mut here: Vec<String> = entry_parts[..entry_parts.len() - 1]
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
-    let mut queue: VecDeque<String> = target.split('/').map(str::to_string).collect();
-    let mut hops = 0;
-    while let Some(c) = queue.pop_front() {
-        match c.as_str() {
-            "" | "." => {}
-            ".." => {
-                if here.pop().is_none() {
-                    return Err(refuse("its target leaves the destination"));
-                }
-            }
-            _ => {
-                here.push(c);
-                if let Some(next) = links.get(&here) {
-                    hops += 1;
-                    if hops > MAX_LINK_HOPS {
-                        return Err(refuse("too many symlinks in its target"));
-                    }
-                    if next.is_empty() || next.starts_with('/') {
-                        return Err(refuse(
-                            "its target goes through a symlink that leaves the destination",
-                        ));
-                    }
-                    here.pop();
-                    for part in next.split('/').rev() {
-                        queue.push_front(part.to_string());
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 /// The archive as a byte stream: gzip-compressed (by its magic bytes) or plain tar.
@@ -227,45 +154,79 @@ fn copy_data(
     Ok(())
 }
 
+/// What to restore of each entry's metadata.
+#[derive(Clone, Copy)]
+struct Preserve {
+    permissions: bool,
+    ownership: bool,
+    timestamps: bool,
+}
+
 fn extract_archive(f: &FileHandle, dest: &DirHandle, o: &ExtractArchiveOptions) -> Result<()> {
-    if o.preserve_timestamps.unwrap_or(false) {
-        return Err(sdk_error(
-            IoErrorKind::UnsupportedOperationError,
-            "ExtractArchiveOptions: preserve_timestamps is not supported by wrex",
-        ));
-    }
-    let perms = o.preserve_permissions.unwrap_or(false);
-    let owner = o.preserve_ownership.unwrap_or(false);
-    // First pass: every entry is checked before anything is created; symlinks once all of
-    // them are known, since a link can go through one that comes later in the archive.
-    let mut links: HashMap<Vec<String>, String> = HashMap::new();
-    let mut in_order = Vec::new();
-    for_each_entry(&f.0, &mut |_, h| {
-        let parts = safe_components(&h.path)?;
-        if h.kind == Kind::Symlink {
-            let parts: Vec<String> = parts.iter().map(|c| c.to_string()).collect();
-            in_order.push(parts.clone());
-            links.insert(parts, h.link);
-        }
-        Ok(())
-    })?;
-    for parts in &in_order {
-        let target = links.get(parts).map_or("", String::as_str);
-        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-        check_link(&links, &parts, target, &parts.join("/"))?;
-    }
+    let keep = Preserve {
+        permissions: o.preserve_permissions.unwrap_or(false),
+        ownership: o.preserve_ownership.unwrap_or(false),
+        timestamps: o.preserve_timestamps.unwrap_or(false),
+    };
+    // First pass: every entry's path is checked before anything is created.
+    for_each_entry(&f.0, &mut |_, h| safe_components(&h.path).map(drop))?;
     let root = dest.0.path();
+    let mut dirs = Vec::new();
     for_each_entry(&f.0, &mut |entry, h| {
         // As Rex: an entry the policy denies is skipped (with a warning in the script log)
         // and the rest extracted; any other error stops the extraction.
-        match extract_entry(&root, entry, &h, perms, owner) {
+        match extract_entry(&root, entry, &h, keep) {
+            Ok(()) if h.kind == Kind::Dir => {
+                dirs.push(h);
+                Ok(())
+            }
             Err(e) if is_access_denied(&e) => {
                 skipped(&h.path, &e);
                 Ok(())
             }
             other => other,
         }
-    })
+    })?;
+    // Directories' metadata last, deepest first (as Rex): writing into a directory changes
+    // its time, and restrictive permissions must not stop what goes inside.
+    dirs.sort_by(|a, b| b.path.cmp(&a.path));
+    for h in &dirs {
+        let d = open_dir(
+            &join_all(&root, &safe_components(&h.path)?),
+            false,
+            false,
+            false,
+        )?;
+        let (uid, gid) = (h.uid.to_string(), h.gid.to_string());
+        let best_effort = best_effort(h);
+        if keep.permissions {
+            // Never a set-id or sticky bit from an archive (the host refuses them).
+            best_effort(d.set_permissions(h.mode & 0o777, false))?;
+        }
+        if keep.ownership {
+            best_effort(d.set_ownership(Some(&uid), Some(&gid), false))?;
+        }
+        if keep.timestamps {
+            best_effort(d.set_modified(mtime(h)))?;
+        }
+    }
+    Ok(())
+}
+
+/// The entry's modification time as the host takes it.
+fn mtime(h: &Header) -> i64 {
+    i64::try_from(h.mtime).unwrap_or(i64::MAX)
+}
+
+/// Metadata changes are best-effort, as Rex: a denial is logged and the entry kept.
+fn best_effort(h: &Header) -> impl Fn(std::result::Result<(), wit::Error>) -> Result<()> + '_ {
+    move |result| match result.map_err(from_wit) {
+        Err(e) if is_access_denied(&e) => {
+            skipped(&h.path, &e);
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// Logs a warning that `path` was skipped because of `err`.
@@ -285,50 +246,32 @@ fn skipped(path: &str, err: &EvalAltResult) {
 
 /// Extracts one checked entry below `root`. A file is written with `write-file`, which is
 /// authorized whole (`open`, `create`, `write`) before anything is created, so a denied
-/// file leaves nothing behind. Denied permission or ownership changes keep the entry.
+/// file leaves nothing behind. Denied permission, ownership or time changes keep the entry.
+/// A directory is only created here; its metadata comes after the whole archive.
 fn extract_entry(
     root: &str,
     entry: &mut tar::Entry<'_, Stream<'_>>,
     h: &Header,
-    perms: bool,
-    owner: bool,
+    keep: Preserve,
 ) -> Result<()> {
     let parts = safe_components(&h.path)?;
     let Some((name, dirs)) = parts.split_last() else {
         return Ok(());
     };
-    let parent = open_dir(&join_all(root, dirs), !dirs.is_empty(), true, false)?;
-    let (uid, gid) = (h.uid.to_string(), h.gid.to_string());
-    // Metadata changes are best-effort, as Rex: a denial is logged and the entry kept.
-    let keep = |result: std::result::Result<(), wit::Error>| match result.map_err(from_wit) {
-        Err(e) if is_access_denied(&e) => {
-            skipped(&h.path, &e);
-            Ok(())
-        }
-        other => other,
-    };
     match h.kind {
-        Kind::Dir => {
-            let d = open_dir(&join_all(root, &parts), true, true, false)?;
-            if perms {
-                // Never a set-id or sticky bit from an archive (the host refuses them).
-                keep(d.set_permissions(h.mode & 0o777, false))?;
-            }
-            if owner {
-                keep(d.set_ownership(Some(&uid), Some(&gid), false))?;
-            }
+        Kind::Skipped(what) => {
+            log::emit(
+                log::Level::Info,
+                &format!("extract_archive: skipped `{}`: it is {what}", h.path),
+                0,
+            );
         }
-        Kind::Symlink => {
-            parent
-                .create_symlink(&h.link, name, false)
-                .map_err(from_wit)?;
-            if owner {
-                let link = parent.open_symlink(name).map_err(from_wit)?;
-                keep(link.set_ownership(Some(&uid), Some(&gid)))?;
-            }
+        Kind::Dir => {
+            open_dir(&join_all(root, &parts), true, true, false)?;
         }
         Kind::File => {
-            let mode = perms.then_some(h.mode & 0o777);
+            let parent = open_dir(&join_all(root, dirs), !dirs.is_empty(), true, false)?;
+            let mode = keep.permissions.then_some(h.mode & 0o777);
             let mut current: Option<wit::File> = None;
             let size = entry.size();
             copy_data(entry, size, &mut |chunk| {
@@ -344,11 +287,16 @@ fn extract_entry(
                 Some(c) => c,
                 None => parent.write_file(name, &[], mode).map_err(from_wit)?,
             };
-            if perms {
-                keep(file.set_permissions(h.mode & 0o777))?;
+            let best_effort = best_effort(h);
+            if keep.permissions {
+                best_effort(file.set_permissions(h.mode & 0o777))?;
             }
-            if owner {
-                keep(file.set_ownership(Some(&uid), Some(&gid)))?;
+            if keep.ownership {
+                let (uid, gid) = (h.uid.to_string(), h.gid.to_string());
+                best_effort(file.set_ownership(Some(&uid), Some(&gid)))?;
+            }
+            if keep.timestamps {
+                best_effort(file.set_modified(mtime(h)))?;
             }
         }
     }
