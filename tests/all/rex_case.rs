@@ -44,6 +44,8 @@ pub enum Pol {
     Forbid(&'static str, &'static str),
     /// Only these actions below `<root>/allowed`.
     Only(&'static [&'static str]),
+    /// The test policy of this name (`tests/policies/<area>/<name>.cedar`).
+    Named(&'static str),
 }
 
 /// What must hold of the file system after the run; paths are relative to `t`.
@@ -96,6 +98,7 @@ fn policy_text(sb: &Sandbox, policy: Pol, t: &str) -> String {
     let rw = sb.policy_text("rw");
     match policy {
         Pol::Rw => rw,
+        Pol::Named(name) => fill(&sb.policy_text(name), t),
         Pol::Forbid(action, scope) => {
             let forbid = std::fs::read_to_string(fixture("policies", "rw_forbid", "cedar"))
                 .unwrap()

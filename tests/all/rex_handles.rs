@@ -639,3 +639,177 @@ fn listing_and_metadata_as_rex() {
         },
     ]);
 }
+
+#[test]
+fn moving_truncating_and_symlinks_as_rex() {
+    const SOURCE: &[(&str, &[u8])] = &[("source/test_file.txt", b"moved content"), ("dest/", b"")];
+    const TREE: &[(&str, &[u8])] = &[
+        ("src_parent/source_dir/test_file.txt", b"moved content"),
+        ("dest_parent/", b""),
+    ];
+    const TEXT: &[(&str, &[u8])] = &[("test.txt", b"test content")];
+    const LINK: &[(&str, &[u8])] = &[("existing_link.txt", b"-> old_target.txt")];
+    let move_file = |name: &str| {
+        leak(format!(
+            "let s = open_dir(t + \"/source\"); let d = open_dir(t + \"/dest\");\n\
+             let f = s.open_file(\"test_file.txt\", OpenFileOptions().read(true).build());\n\
+             let m = f.move(d, \"{name}\", MoveOptions().backup(false).build());\n\
+             m.read()"
+        ))
+    };
+    let move_dir = |name: &str| {
+        leak(format!(
+            "let p = open_dir(t + \"/src_parent\"); let d = open_dir(t + \"/dest_parent\");\n\
+             let s = open_dir(t + \"/src_parent/source_dir\");\n\
+             p.move(s, d, \"{name}\", MoveOptions().build());"
+        ))
+    };
+    let on_text = |source: &str| {
+        leak(format!(
+            "let f = open_dir(t).open_file(\"test.txt\", OpenFileOptions().read(true).write(true).build());\n{source}"
+        ))
+    };
+    let symlink = |target: &str, force: bool| {
+        leak(format!(
+            "open_dir(t).create_symlink(\"{target}\", \"{}\", CreateSymlinkOptions().force({force}).build());",
+            if target == "new_target.txt" {
+                "existing_link.txt"
+            } else {
+                "link.txt"
+            }
+        ))
+    };
+    run_all(&[
+        Case {
+            rex: "test_unauthorized_extract_strings",
+            files: TEXT,
+            source: "open_dir(t).open_file(\"test.txt\", OpenFileOptions().read(true).build()).extract_strings()",
+            policy: Pol::Forbid(
+                "read",
+                "is file_system::File in file_system::Dir::\"{{t}}\"",
+            ),
+            want: Want::Denied("read"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_rhai_move_file_success",
+            files: SOURCE,
+            source: move_file("moved_file.txt"),
+            want: Want::Out("moved content"),
+            after: &[
+                After::Absent("source/test_file.txt"),
+                After::File("dest/moved_file.txt", "moved content"),
+            ],
+            ..Case::default()
+        },
+        Case {
+            rex: "test_rhai_move_file_unauthorized",
+            files: SOURCE,
+            source: move_file("forbidden_name"),
+            policy: Pol::Named("move_name_forbidden"),
+            want: Want::Denied("move"),
+            after: &[
+                After::File("source/test_file.txt", "moved content"),
+                After::Absent("dest/forbidden_name"),
+            ],
+        },
+        Case {
+            rex: "test_rhai_move_file_nonexistent_file",
+            files: &[("source/", b""), ("dest/", b"")],
+            source: "open_dir(t + \"/source\").open_file(\"nonexistent_file.txt\", OpenFileOptions().read(true).build())",
+            want: Want::Err("No such file or directory"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_rhai_move_dir_unauthorized",
+            files: TREE,
+            source: move_dir("forbidden_name"),
+            policy: Pol::Named("move_name_forbidden"),
+            want: Want::Denied("move"),
+            after: &[
+                After::File("src_parent/source_dir/test_file.txt", "moved content"),
+                After::Absent("dest_parent/forbidden_name"),
+            ],
+        },
+        Case {
+            rex: "test_rhai_move_dir_success",
+            files: TREE,
+            source: move_dir("moved_dir"),
+            after: &[
+                After::Absent("src_parent/source_dir"),
+                After::File("dest_parent/moved_dir/test_file.txt", "moved content"),
+            ],
+            ..Case::default()
+        },
+        Case {
+            rex: "test_truncate_fails",
+            files: TEXT,
+            source: on_text("f.truncate(TruncateOptions().size(-10).build());"),
+            want: Want::Err("Size must be greater than or equal to 0"),
+            after: &[After::File("test.txt", "test content")],
+            ..Case::default()
+        },
+        Case {
+            rex: "test_truncate_succeeds",
+            files: TEXT,
+            source: on_text("f.truncate(TruncateOptions().size(10).build());"),
+            after: &[After::File("test.txt", "test conte")],
+            ..Case::default()
+        },
+        Case {
+            rex: "test_truncate_format",
+            files: TEXT,
+            source: on_text(
+                "f.truncate(TruncateOptions().size(20).format(SizeUnit::KIBIBYTES).build()); f.metadata().file_size()",
+            ),
+            want: Want::Out("20480"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_rhai_create_symlink_success::relative_path",
+            source: symlink("target.txt", false),
+            policy: Pol::Only(&["open", "create"]),
+            after: &[After::Link("link.txt", "target.txt")],
+            ..Case::default()
+        },
+        Case {
+            rex: "test_rhai_create_symlink_success::absolute_path",
+            source: symlink("/tmp", false),
+            policy: Pol::Only(&["open", "create"]),
+            after: &[After::Link("link.txt", "/tmp")],
+            ..Case::default()
+        },
+        Case {
+            rex: "test_rhai_create_symlink_unauthorized",
+            source: symlink("target.txt", false),
+            policy: Pol::Forbid("create", "in file_system::Dir::\"{{t}}\""),
+            want: Want::Denied("create"),
+            after: &[After::Absent("link.txt")],
+            ..Case::default()
+        },
+        Case {
+            rex: "test_rhai_unauthorized_create_symlink_delete_permission",
+            files: LINK,
+            source: symlink("new_target.txt", true),
+            policy: Pol::Forbid("delete", "in file_system::Dir::\"{{t}}\""),
+            want: Want::Denied("delete"),
+            after: &[After::Link("existing_link.txt", "old_target.txt")],
+        },
+        Case {
+            rex: "test_rhai_create_symlink_force_behavior::force_false_existing_fails",
+            files: LINK,
+            source: symlink("new_target.txt", false),
+            want: Want::Err("File exists"),
+            after: &[After::Link("existing_link.txt", "old_target.txt")],
+            ..Case::default()
+        },
+        Case {
+            rex: "test_rhai_create_symlink_force_behavior::force_true_existing_succeeds",
+            files: LINK,
+            source: symlink("new_target.txt", true),
+            policy: Pol::Only(&["open", "create", "delete"]),
+            after: &[After::Link("existing_link.txt", "new_target.txt")],
+            ..Case::default()
+        },
+    ]);
+}

@@ -236,9 +236,15 @@ pub fn bytes(n: i64, unit: Option<SizeUnit>, what: &str) -> Result<u64> {
         .and_then(|n| n.checked_mul(unit.bytes))
         .filter(|b| i64::try_from(*b).is_ok())
         .ok_or_else(|| {
+            // Rex's words for a negative size.
+            let rule = if n < 0 {
+                "Size must be greater than or equal to 0"
+            } else {
+                "too large"
+            };
             sdk_error(
                 IoErrorKind::InvalidArguments,
-                format!("{what}: {n} {} is not a valid size", unit.name),
+                format!("{what}: {n} {} is not a valid size: {rule}", unit.name),
             )
         })
 }
