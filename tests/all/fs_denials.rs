@@ -402,7 +402,7 @@ fn bad_input_is_refused_clearly() {
         ),
         (
             "SizeRange::min_only(-1, SizeUnit::BYTES)",
-            "not a valid size",
+            "Size range minimum must be non-negative",
         ),
         (
             "let d = DirConfig().path(root + \"/allowed\").build().open(OpenDirOptions().build()); let f = d.open_file(\"a.txt\", OpenFileOptions().read(true).build()); f.read_lines(ReadLinesOptions().start(0).build())",

@@ -218,14 +218,22 @@ pub(crate) fn walk(
                 if link.starts_with('/') {
                     stack.truncate(1);
                 }
+                // As Rex: the link's own target is authorized, and (below) where the walk is
+                // now heading, before anything there is opened.
+                let link_target = heading(&stack_path(&stack), link.split('/'));
+                authorize_hop(&link_target)?;
                 for part in link.split('/').rev() {
                     queue.push_front(part.to_string());
                 }
-                authorize_hop(&heading(&stack_path(&stack), &queue))?;
+                let ahead = heading(&stack_path(&stack), &queue);
+                if ahead != link_target {
+                    authorize_hop(&ahead)?;
+                }
             }
             Step::NotDir => {
                 return Err(FsError::Guest(wit::Error::NotADirectory(format!(
-                    "`{target}` is not a directory"
+                    "{}: `{target}` is not a directory",
+                    std::io::Error::from(Errno::NOTDIR)
                 ))));
             }
         }

@@ -348,25 +348,36 @@ fn register_file_values(engine: &mut Engine) {
         .register_fn("to_map", |m: &mut Metadata| m.to_map());
 }
 
+/// One bound of a `SizeRange` in bytes; a negative bound is refused in Rex's words.
+fn range_bound(n: i64, unit: SizeUnit, function: &str, which: &str) -> Result<u64> {
+    if n < 0 {
+        return Err(sdk_error(
+            IoErrorKind::InvalidArguments,
+            format!("SizeRange::{function}: Size range {which} must be non-negative (got {n})"),
+        ));
+    }
+    bytes(n, Some(unit), &format!("SizeRange::{function}"))
+}
+
 fn register_other_values(engine: &mut Engine) {
     register_enum(engine, "SizeUnit", SIZE_UNITS);
     let mut ranges = Module::new();
     ranges.set_native_fn("min_only", |min: i64, unit: SizeUnit| {
         Ok(SizeRange {
-            min: Some(bytes(min, Some(unit), "SizeRange::min_only")?),
+            min: Some(range_bound(min, unit, "min_only", "minimum")?),
             max: None,
         })
     });
     ranges.set_native_fn("max_only", |max: i64, unit: SizeUnit| {
         Ok(SizeRange {
             min: None,
-            max: Some(bytes(max, Some(unit), "SizeRange::max_only")?),
+            max: Some(range_bound(max, unit, "max_only", "maximum")?),
         })
     });
     ranges.set_native_fn("between", |min: i64, max: i64, unit: SizeUnit| {
         let (min, max) = (
-            bytes(min, Some(unit), "SizeRange::between")?,
-            bytes(max, Some(unit), "SizeRange::between")?,
+            range_bound(min, unit, "between", "minimum")?,
+            range_bound(max, unit, "between", "maximum")?,
         );
         if max < min {
             return Err(sdk_error(

@@ -1,0 +1,233 @@
+//! Rex's tests of `find` with callbacks and of opening directories through symlinks
+//! (`rhai-safe-io/tests/safe_io.rs` in the Rex repository), one [`Case`] per Rex test, named
+//! by it. `other` is a directory beside the case's own (`<root>/allowed/other`).
+
+use crate::rex_case::{Case, Pol, Want, leak, run_all};
+
+/// Runs `find` on `t` with `FindOptions()` + `options`, collecting each entry's name in
+/// `results`, then evaluates `then`.
+fn find(options: &str, then: &str) -> &'static str {
+    leak(format!(
+        "let results = [];\n\
+         open_dir(t).find(FindOptions(){options}.build(), |entry| {{ results.push(entry.name); }});\n\
+         {then}"
+    ))
+}
+
+#[test]
+fn find_as_rex() {
+    const MIXED: &[(&str, &[u8])] = &[
+        ("file1.txt", b"Content of file 1"),
+        ("file2.txt", b"Content of file 2"),
+        ("subdir/nested.txt", b"Content of nested file"),
+        ("symlink_file", b"-> regular_file.txt"),
+    ];
+    const DEEP: &[(&str, &[u8])] = &[
+        ("level1.txt", b"L1"),
+        ("subdir1/level2.txt", b"Level 2 content"),
+        ("subdir1/subdir2/level3.txt", b"Level 3 content here"),
+        ("subdir1/subdir2/large_file.txt", &[b'x'; 200]),
+        (
+            "subdir1/subdir2/subdir3/level4.txt",
+            b"Level 4 content is here",
+        ),
+        (
+            "subdir1/subdir2/subdir3/subdir5/level5.txt",
+            b"Level 5 content goes here",
+        ),
+        (
+            "subdir1/subdir2/subdir3/subdir5/subdir5/level6.txt",
+            b"Level 6 content",
+        ),
+    ];
+    let sizes: &'static [(&str, &[u8])] = &[
+        ("small.txt", b"tiny"),
+        ("medium.txt", b"medium content here"),
+        ("large.txt", &[b'x'; 200]),
+        ("file3.log", b"log content"),
+    ];
+    let mut cases = vec![
+        Case {
+            rex: "test_safe_find_with_read_callback_success",
+            files: MIXED,
+            source: "let contents = #{};\n\
+                     open_dir(t).find(FindOptions().name(\"*.txt\").size_range(SizeRange::max_only(1000, SizeUnit::BYTES)).build(), |entry| {\n\
+                       if entry.type() == EntryType::FILE {\n\
+                         contents[entry.name] = entry.open_as_file(OpenFileOptions().read(true).build()).read();\n\
+                       }\n\
+                     });\n\
+                     `${contents.len()} ${contents[\"file1.txt\"]} ${contents[\"nested.txt\"]}`",
+            policy: Pol::Only(&["open", "read", "stat"]),
+            want: Want::Out("3 Content of file 1 Content of nested file"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_safe_find_callback_unauthorized_chmod",
+            files: &[
+                ("test1.txt", b"test content 1"),
+                ("test2.txt", b"test content 2"),
+            ],
+            source: "open_dir(t).find(FindOptions().regex(\"test.*\\\\.txt$\").size_range(SizeRange::between(1, 100, SizeUnit::BYTES)).build(), |entry| {\n\
+                       if entry.type() == EntryType::FILE {\n\
+                         entry.open_as_file(OpenFileOptions().read(true).write(true).build()).chmod(0o600);\n\
+                       }\n\
+                     });",
+            policy: Pol::Forbid("chmod", "in file_system::Dir::\"{{t}}\""),
+            want: Want::Denied("chmod"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_rhai_find_options_invalid_patterns",
+            files: &[("test.txt", b"test content"), ("TEST.txt", b"TEST content")],
+            source: find(".name(\"test\").iname(\"TEST\")", "results"),
+            want: Want::Err("Only one of 'name', 'iname', or 'regex' can be specified"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_rhai_find_regex_with_between_size_filter",
+            files: sizes,
+            source: find(
+                ".regex(\".*\\\\.txt$\").size_range(SizeRange::between(1, 100, SizeUnit::BYTES))",
+                "results.sort(); results",
+            ),
+            want: Want::Out(r#"["medium.txt", "small.txt"]"#),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_rhai_find_max_only_size_range",
+            files: sizes,
+            source: find(
+                ".size_range(SizeRange::max_only(50, SizeUnit::BYTES))",
+                "results.sort(); results",
+            ),
+            want: Want::Out(r#"["file3.log", "medium.txt", "small.txt"]"#),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_rhai_find_min_only_size_range",
+            files: sizes,
+            source: find(
+                ".size_range(SizeRange::min_only(10, SizeUnit::BYTES))",
+                "results.sort(); results",
+            ),
+            want: Want::Out(r#"["file3.log", "large.txt", "medium.txt"]"#),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_rhai_find_with_min_max_depth_and_size_range",
+            files: DEEP,
+            source: find(
+                ".name(\"*.txt\").min_depth(2).max_depth(4).size_range(SizeRange::between(10, 100, SizeUnit::BYTES))",
+                "results.sort(); results",
+            ),
+            want: Want::Out(r#"["level2.txt", "level3.txt", "level4.txt"]"#),
+            ..Case::default()
+        },
+    ];
+    for (range, bound) in [
+        ("SizeRange::min_only(-100, SizeUnit::BYTES)", "minimum"),
+        ("SizeRange::max_only(-50, SizeUnit::KILOBYTES)", "maximum"),
+        ("SizeRange::between(-10, 100, SizeUnit::BYTES)", "minimum"),
+        ("SizeRange::between(10, -100, SizeUnit::BYTES)", "maximum"),
+    ] {
+        cases.push(Case {
+            rex: leak(format!("test_size_range_validation_errors: {range}")),
+            source: leak(format!("FindOptions().size_range({range}).build()")),
+            want: Want::Err(leak(format!("Size range {bound} must be non-negative"))),
+            ..Case::default()
+        });
+    }
+    run_all(&cases);
+}
+
+#[test]
+fn opening_directories_through_symlinks_as_rex() {
+    const COMPONENT: &[(&str, &[u8])] = &[
+        (
+            "../other/target_root/subdir/test_file.txt",
+            b"symlink path component content",
+        ),
+        ("link_to_target", b"-> {{root}}/allowed/other/target_root"),
+    ];
+    let read_through = |follow: bool| {
+        leak(format!(
+            "let d = DirConfig().path(t + \"/link_to_target/subdir\").build()\n\
+               .open(OpenDirOptions().follow_symlinks({follow}).build());\n\
+             d.open_file(\"test_file.txt\", OpenFileOptions().read(true).build()).read()"
+        ))
+    };
+    let follow = |path: &str| {
+        leak(format!(
+            "DirConfig().path(t + \"{path}\").build().open(OpenDirOptions().follow_symlinks(true).build())"
+        ))
+    };
+    run_all(&[
+        Case {
+            rex: "test_safe_open_absolute_symlink_path_component::follow_symlinks_true",
+            files: COMPONENT,
+            source: read_through(true),
+            want: Want::Out("symlink path component content"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_safe_open_absolute_symlink_path_component::follow_symlinks_false",
+            files: COMPONENT,
+            source: read_through(false),
+            want: Want::Err("Not a directory"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_safe_open_symlink_chain_success",
+            files: &[
+                (
+                    "../other/versions/aurora-16.7/share/postgresql/extension/apgdbcc--1.0.sql",
+                    b"-- Aurora extension SQL",
+                ),
+                (
+                    "../other/appbin1/aurora-16.7",
+                    b"-> {{root}}/allowed/other/versions/aurora-16.7",
+                ),
+                ("aurora", b"-> {{root}}/allowed/other/appbin1/aurora-16.7"),
+            ],
+            source: "let d = DirConfig().path(t + \"/aurora/share/postgresql/extension\").build()\n\
+                       .open(OpenDirOptions().follow_symlinks(true).build());\n\
+                     d.open_file(\"apgdbcc--1.0.sql\", OpenFileOptions().read(true).build()).read()",
+            want: Want::Out("-- Aurora extension SQL"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_safe_open_symlink_unauthorized_target",
+            files: &[
+                ("../other/restricted_target/final_dir/", b""),
+                (
+                    "public_symlink",
+                    b"-> {{root}}/allowed/other/restricted_target",
+                ),
+            ],
+            source: follow("/public_symlink/final_dir"),
+            policy: Pol::Forbid(
+                "open",
+                "== file_system::Dir::\"{{root}}/allowed/other/restricted_target\"",
+            ),
+            want: Want::Denied("open"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_safe_open_follow_symlinks_circular_link",
+            files: &[("link1", b"-> {{t}}/link2"), ("link2", b"-> {{t}}/link1")],
+            source: follow("/link1"),
+            want: Want::Err("Too many levels of symbolic links"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_safe_open_symlink_to_file_error",
+            files: &[
+                ("../other/target_file.txt", b"file"),
+                ("link_to_file", b"-> {{root}}/allowed/other/target_file.txt"),
+            ],
+            source: follow("/link_to_file/subdir"),
+            want: Want::Err("Not a directory"),
+            ..Case::default()
+        },
+    ]);
+}
