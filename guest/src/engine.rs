@@ -98,7 +98,7 @@ fn run_with(
     })?;
     match engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast) {
         Ok(value) => {
-            let output = value.to_string();
+            let output = display(engine, value);
             let max = usize_limit(limits.max_output);
             if max != 0 && output.len() > max {
                 return Err(Failure {
@@ -231,4 +231,17 @@ fn with_position(text: String, pos: Position) -> String {
         (Some(line), None) => format!("{text} (line {line})"),
         _ => text,
     }
+}
+
+/// The script's value as text: an SDK type (`EntryType`, `Metadata`, …) as its `to_string`
+/// shows it in the script, not as its Rust type name.
+fn display(engine: &Engine, value: Dynamic) -> String {
+    if !value.is_variant() {
+        return value.to_string();
+    }
+    let mut scope = Scope::new();
+    scope.push_dynamic("value", value.clone());
+    engine
+        .eval_with_scope::<String>(&mut scope, "value.to_string()")
+        .unwrap_or_else(|_| value.to_string())
 }

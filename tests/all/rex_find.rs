@@ -231,3 +231,115 @@ fn opening_directories_through_symlinks_as_rex() {
         },
     ]);
 }
+
+#[test]
+fn disk_usage_fallocate_and_gzip_as_rex() {
+    const TWO: &[(&str, &[u8])] = &[
+        ("file1.txt", b"Content 1"),
+        ("subdir/file2.txt", b"Content 2"),
+    ];
+    const TEXT: &[(&str, &[u8])] = &[("test.txt", b"test content")];
+    let on_text = |source: &str| {
+        leak(format!(
+            "let f = open_dir(t).open_file(\"test.txt\", OpenFileOptions().read(true).write(true).build());\n{source}"
+        ))
+    };
+    run_all(&[
+        Case {
+            rex: "test_disk_usage_success",
+            files: TWO,
+            source: "let e = open_dir(t).disk_usage(DiskUsageOptions().build()).entries;\n\
+                     let last = e[-1]; `${e.len()} ${last.path} ${last.size_bytes > 0} ${last.inode_count}`",
+            want: Want::Out("2 {{t}} true 4"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_disk_usage_unauthorized",
+            files: &[("file.txt", b"Content")],
+            source: "open_dir(t).disk_usage(DiskUsageOptions().build())",
+            policy: Pol::Forbid("stat", "== file_system::Dir::\"{{t}}\""),
+            want: Want::Denied("stat"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_file_disk_usage_success",
+            files: &[("test.txt", b"Test file content")],
+            source: "let e = open_dir(t).open_file(\"test.txt\", OpenFileOptions().read(true).build()).disk_usage(DiskUsageOptions().build());\n\
+                     `${e.path} ${e.size_bytes > 0} ${e.inode_count}`",
+            want: Want::Out("{{t}}/test.txt true 1"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_file_disk_usage_unauthorized",
+            files: &[("test.txt", b"Content")],
+            source: "open_dir(t).open_file(\"test.txt\", OpenFileOptions().read(true).build()).disk_usage(DiskUsageOptions().build())",
+            policy: Pol::Forbid("stat", "== file_system::File::\"{{t}}/test.txt\""),
+            want: Want::Denied("stat"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_disk_usage_track_largest_subdir",
+            files: &[
+                ("subdir1/file1.txt", b"Small"),
+                ("subdir2/file2.txt", &[b'x'; 50]),
+            ],
+            source: "let r = open_dir(t).disk_usage(DiskUsageOptions().track_largest_subdir(true).build());\n\
+                     let h = r.largest_subdir_handle; h.metadata().type()",
+            want: Want::Out("Dir"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_find_symlink_provides_access_to_unreachable_target",
+            files: &[
+                ("deep/deeper/deepest/target.txt", b"unreachable content"),
+                ("shortcut", b"-> {{t}}/deep/deeper/deepest"),
+            ],
+            source: "let found = [];\n\
+                     open_dir(t).find(FindOptions().max_depth(3).follow_symlinks(true).build(), |entry| {\n\
+                       if entry.type() == EntryType::FILE { found.push(entry.name); }\n\
+                     });\n\
+                     found",
+            want: Want::Out(r#"["target.txt"]"#),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_fallocate_fail",
+            files: TEXT,
+            source: on_text("f.fallocate(FallocateOptions().length(-10).build());"),
+            want: Want::Err("Length must be greater than 0"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_fallocate_success",
+            files: TEXT,
+            source: on_text(
+                "f.fallocate(FallocateOptions().length(1024).build()); f.metadata().file_size() >= 1024",
+            ),
+            want: Want::Out("true"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_fallocate_format",
+            files: TEXT,
+            source: on_text(
+                "f.fallocate(FallocateOptions().length(2).format(SizeUnit::KIBIBYTES).build()); f.metadata().file_size() >= 2048",
+            ),
+            want: Want::Out("true"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_safe_compress_gzip_success",
+            files: &[("source.txt", b"Test content for gzip compression")],
+            source: "let d = open_dir(t);\n\
+                     let s = d.open_file(\"source.txt\", OpenFileOptions().read(true).build());\n\
+                     let g = d.open_file(\"source.txt.gz\", OpenFileOptions().write(true).create(true).build());\n\
+                     s.compress_gzip(g, CompressGzipOptions().level(6).build());",
+            policy: Pol::Only(&["open", "read", "create", "write"]),
+            after: &[crate::rex_case::After::Holds(
+                "a non-empty source.txt.gz",
+                |t| std::fs::metadata(format!("{t}/source.txt.gz")).is_ok_and(|m| m.len() > 0),
+            )],
+            ..Case::default()
+        },
+    ]);
+}

@@ -182,7 +182,14 @@ pub fn register(engine: &mut Engine) {
         .register_fn(
             "fallocate",
             |f: &mut FileHandle, o: FallocateOptions| -> Result<()> {
-                let len = bytes(o.length.unwrap_or(0), o.format, "FallocateOptions")?;
+                let length = o.length.unwrap_or(0);
+                if length <= 0 {
+                    return Err(sdk_error(
+                        IoErrorKind::InvalidArguments,
+                        format!("FallocateOptions: Length must be greater than 0 (got {length})"),
+                    ));
+                }
+                let len = bytes(length, o.format, "FallocateOptions")?;
                 f.0.allocate(len).map_err(from_wit)
             },
         )
