@@ -42,6 +42,7 @@ mod policy;
 mod rex_archives;
 mod rex_case;
 mod rex_commands;
+mod rex_entries;
 mod rex_find;
 mod rex_fs;
 mod rex_handles;

@@ -122,6 +122,12 @@ fn policy_text(sb: &Sandbox, policy: Pol, t: &str) -> String {
 
 /// Builds the case's directory, runs its script, and returns the sandbox with the outcome.
 pub fn run(case: &Case) -> (Sandbox, RunOutcome) {
+    run_with(case, |_| {})
+}
+
+/// [`run`], with `setup` given the case directory's path after its files are made (for what
+/// `files` cannot describe: FIFOs, sockets).
+pub fn run_with(case: &Case, setup: impl FnOnce(&str)) -> (Sandbox, RunOutcome) {
     let sb = Sandbox::new();
     std::fs::create_dir_all(sb.path("allowed/t")).unwrap();
     for (name, content) in case.files {
@@ -138,6 +144,7 @@ pub fn run(case: &Case) -> (Sandbox, RunOutcome) {
         }
     }
     let t = format!("{}/allowed/t", sb.root);
+    setup(&t);
     let policy = Policy::parse(&policy_text(&sb, case.policy, &t))
         .unwrap_or_else(|e| panic!("{}: policy: {e}", case.rex));
     let mut args = ScriptArgs::new();
