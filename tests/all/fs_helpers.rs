@@ -160,7 +160,7 @@ fn find_files_is_flat_unless_recursive() {
     assert_success(&out);
     assert_eq!(
         out.output,
-        r#"[["a.txt", "log.txt"], ["a.txt", "log.txt", "sub/b.txt"]]"#
+        r#"[["a.txt", "log.txt"], ["a.txt", "log.txt", "b.txt"]]"#
     );
 }
 

@@ -123,6 +123,22 @@ fn find_as_rex() {
             want: Want::Out(r#"["level2.txt", "level3.txt", "level4.txt"]"#),
             ..Case::default()
         },
+        // Not a test of Rex's own: its `does_pattern_match` tests a regex against the full
+        // path, and `find_files` (its `glob`) returns names.
+        Case {
+            rex: "(Rex's find) a regex matches the entry's full path",
+            files: MIXED,
+            source: find(".regex(\"^/.*/t/subdir/[a-z]+\\\\.txt$\")", "results"),
+            want: Want::Out(r#"["nested.txt"]"#),
+            ..Case::default()
+        },
+        Case {
+            rex: "(Rex's glob) find_files returns names",
+            files: MIXED,
+            source: "let f = find_files([glob::recursive], \"*.txt\", t); f.sort(); f",
+            want: Want::Out(r#"["file1.txt", "file2.txt", "nested.txt"]"#),
+            ..Case::default()
+        },
     ];
     for (range, bound) in [
         ("SizeRange::min_only(-100, SizeUnit::BYTES)", "minimum"),

@@ -458,9 +458,10 @@ fn find_files(flags: &Flags, pattern: &str, path: &str) -> Result<Array> {
         &root,
         max_depth,
         false,
-        &mut |_, entry, relative, _depth| {
+        // As Rex: each match's name (not its path), in walk order.
+        &mut |_, entry, _relative, _depth| {
             if glob.matches(&entry.entry.name) {
-                out.push(relative.to_string().into());
+                out.push(entry.entry.name.clone().into());
             }
             Ok(())
         },

@@ -12,6 +12,7 @@ use super::options::{
     ChmodDirOptions, CreateSymlinkOptions, DiskUsageOptions, FindOptions, MoveOptions,
     SetOwnershipOptions,
 };
+use super::path::join;
 use super::text;
 use super::values::{DirEntry, Metadata, Ownership, mode, ownership};
 use super::walk::{self, UsageEntry, UsageOptions};
@@ -68,7 +69,10 @@ fn find(ctx: &NativeCallContext, d: &DirHandle, o: &FindOptions, callback: &FnPt
             let m = &details.metadata;
             let named = name.as_ref().is_none_or(|g| g.matches(&entry.name))
                 && iname.as_ref().is_none_or(|g| g.matches(&entry.name))
-                && regex.as_ref().is_none_or(|r| r.is_match(&entry.name));
+                // As Rex, a regex is matched against the entry's full path.
+                && regex
+                    .as_ref()
+                    .is_none_or(|r| r.is_match(&join(&parent.path(), &entry.name)));
             let keep = named != negate
                 && i64::from(depth) >= min_depth
                 && o.size_range.is_none_or(|r| r.contains(m.size))
