@@ -813,3 +813,51 @@ fn moving_truncating_and_symlinks_as_rex() {
         },
     ]);
 }
+
+/// `safe_io_registry.rs`: `test_standard_io_operations` (every case) and `test_delete_dir`
+/// (every case): the handle API's functions are registered under Rex's names.
+#[test]
+fn registry_as_rex() {
+    const FILE: &[(&str, &[u8])] = &[("example_file.txt", b"example")];
+    let mut cases = vec![Case {
+        rex: "test_standard_io_operations::standard_operations",
+        files: FILE,
+        source: "DirConfig().path(t + \"/sub\");\n\
+                 let d = open_dir(t);\n\
+                 let content = d.open_file(\"example_file.txt\", OpenFileOptions().read(true).build()).read();\n\
+                 let w = d.open_file(\"example_file.txt\", OpenFileOptions().write(true).build()); w = w.write(\"test\");\n\
+                 d.open_file(\"example_file.txt\", OpenFileOptions().write(true).build()).write_in_place(\"test2\");\n\
+                 let n = d.open_file(\"new_file\", OpenFileOptions().create(true).build()); n = n.write(\"test\");\n\
+                 content",
+        want: Want::Out("example"),
+        after: &[
+            After::File("example_file.txt", "test2"),
+            After::File("new_file", "test"),
+        ],
+        ..Case::default()
+    }];
+    for force in [false, true] {
+        cases.push(Case {
+            rex: leak(format!("test_standard_io_operations::delete(force={force})")),
+            files: FILE,
+            source: leak(format!(
+                "open_dir(t).open_file(\"example_file.txt\", OpenFileOptions().read(true).build())\n\
+                 .delete(DeleteFileOptions().force({force}).build());"
+            )),
+            after: &[After::Absent("example_file.txt")],
+            ..Case::default()
+        });
+    }
+    for (recursive, force) in [(false, false), (true, false), (false, true), (true, true)] {
+        cases.push(Case {
+            rex: leak(format!("test_delete_dir(recursive={recursive},force={force})")),
+            files: &[("empty/", b"")],
+            source: leak(format!(
+                "open_dir(t + \"/empty\").delete(DeleteDirOptions().force({force}).recursive({recursive}).build());"
+            )),
+            after: &[After::Absent("empty")],
+            ..Case::default()
+        });
+    }
+    run_all(&cases);
+}
