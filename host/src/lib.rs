@@ -1,6 +1,7 @@
 #![doc = include_str!("../../README.md")]
 
 pub mod args;
+pub mod audit;
 pub mod authz;
 mod bindings;
 mod cache;

@@ -6,6 +6,8 @@
 //!   line and column.
 //! - `authz`: the `authorize()` choke point against real policies (no wasm).
 //! - `component`: the guest component's imports are exactly wrex's own interfaces.
+//! - `audit`: the audit log (every decision, hash-chained, durable, signed summaries; tampering
+//!   and a killed run), and `on_behalf_of` in policies.
 //! - `runner`: compile errors, disabled keywords, values and arguments, forged denials, one
 //!   runtime serving many runs.
 //! - `log`: the script log.
@@ -27,6 +29,7 @@
 //!
 //! Fixtures live in `tests/scripts/<area>/` and `tests/policies/<area>/`.
 
+mod audit;
 mod authz;
 mod cli;
 mod component;

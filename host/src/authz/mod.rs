@@ -22,6 +22,12 @@ use cedar_policy::{
     Context, Decision as CedarDecision, Entities, Entity, EntityId, EntityTypeName, EntityUid,
     Request,
 };
+use serde_json::{Map, Value};
+
+/// A request context: a JSON object of the attributes the action's schema context declares
+/// (validated against it when the request is built). The run's `on_behalf_of` is added by the
+/// authorizer.
+pub type RequestContext = Map<String, Value>;
 
 pub use policy::{
     MAX_CACHED_POLICIES, MAX_POLICY_BYTES, MAX_POLICY_NESTING, Policy, PolicyCache, PolicyError,
@@ -109,6 +115,8 @@ pub struct Decision {
     /// Evaluation or request errors (any error makes the decision a deny), or the built-in
     /// deny's reason when [`GUARD_POLICY_ID`] decided.
     pub errors: Vec<String>,
+    /// The request context, as a JSON object (with `on_behalf_of` when the run has one).
+    pub context: Value,
 }
 
 /// Sees every decision, allow and deny alike, before the operation's result returns to the
@@ -220,6 +228,10 @@ pub struct Authorizer {
     /// Entity stores already built for a resource (the resource and the entities it is in),
     /// so a script touching the same resources again does not rebuild them.
     entities: Mutex<EntityCache>,
+    /// The `on_behalf_of` context record every request carries, when the run acts for someone.
+    on_behalf_of: Option<Value>,
+    /// The run's audit recorder: every decision is written (durably) before it is acted on.
+    audit: Option<Arc<crate::audit::AuditRun>>,
 }
 
 /// Entity stores by resource, with a bound on their size.
@@ -278,7 +290,25 @@ impl Authorizer {
             denials: AtomicU32::new(0),
             record: Mutex::new(DenialRecord::default()),
             entities: Mutex::new(EntityCache::default()),
+            on_behalf_of: None,
+            audit: None,
         }
+    }
+
+    /// Records every decision in `audit` before it is returned; a decision that cannot be
+    /// recorded is a deny.
+    pub fn with_audit(mut self, audit: Option<Arc<crate::audit::AuditRun>>) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    /// Every request carries `on_behalf_of: {origin, chain}` (`chain` the parties the run acts
+    /// for, the one it acts for first; `origin` that first one). An empty chain adds nothing.
+    pub fn with_on_behalf_of(mut self, chain: &[String]) -> Self {
+        self.on_behalf_of = chain
+            .first()
+            .map(|origin| serde_json::json!({ "origin": origin, "chain": chain }));
+        self
     }
 
     /// Adds the built-in deny: every request `guard` refuses is denied before the policy is
@@ -332,32 +362,48 @@ impl Authorizer {
         action: A,
         resource: &A::Resource,
     ) -> Result<Granted<A>, Denied> {
-        self.authorize_with(action, resource, Ok(Context::empty()))
+        self.authorize_with(action, resource, RequestContext::new())
     }
 
     /// [`Self::authorize`] with a request context (validated against the schema's context
-    /// type for `A`); a context that could not be built is a deny.
+    /// type for `A`); a context that does not validate is a deny.
     pub fn authorize_with<A: Action>(
         &self,
         _action: A,
         resource: &A::Resource,
-        context: Result<Context, String>,
+        context: RequestContext,
     ) -> Result<Granted<A>, Denied> {
-        let decided = self.evaluate(A::NAMESPACE, A::ID, resource, context);
+        let context = self.full_context(context);
+        let mut decided = self.evaluate(A::NAMESPACE, A::ID, resource, &context);
         let action = format!("{}::Action::{:?}", A::NAMESPACE, A::ID);
         if decided.policies.iter().any(|p| p == GUARD_POLICY_ID) {
             let why = decided.errors.join("; ");
             tracing::warn!(target: "wrex::authz", action = %action, resource = %resource, "built-in deny: {why}");
         }
-        if let Some(observer) = &self.observer {
-            observer.observe(&Decision {
+        if self.observer.is_some() || self.audit.is_some() {
+            let mut decision = Decision {
                 principal: format!("User::{:?}", self.principal),
                 action: action.clone(),
                 resource: resource.to_string(),
                 allowed: decided.allowed,
                 policies: decided.policies,
                 errors: decided.errors,
-            });
+                context: Value::Object(context),
+            };
+            if let Some(audit) = &self.audit
+                && let Err(e) = audit.record(&decision)
+            {
+                // Fail closed: nothing happens that the log does not hold.
+                tracing::error!(target: "wrex::audit", action = %action, resource = %resource, "{e}; the operation is refused");
+                decision.allowed = false;
+                decision
+                    .errors
+                    .push(format!("not recorded in the audit log: {e}"));
+            }
+            decided.allowed = decision.allowed;
+            if let Some(observer) = &self.observer {
+                observer.observe(&decision);
+            }
         }
         tracing::debug!(
             target: "wrex::authz",
@@ -384,8 +430,17 @@ impl Authorizer {
     /// counting a denial. Only for choosing which of two checks to make; the check that
     /// decides is always made with [`Self::authorize`].
     pub fn permits<A: Action>(&self, _action: A, resource: &A::Resource) -> bool {
-        self.evaluate(A::NAMESPACE, A::ID, resource, Ok(Context::empty()))
+        let context = self.full_context(RequestContext::new());
+        self.evaluate(A::NAMESPACE, A::ID, resource, &context)
             .allowed
+    }
+
+    /// `context` with the run's `on_behalf_of` added.
+    fn full_context(&self, mut context: RequestContext) -> RequestContext {
+        if let Some(on_behalf_of) = &self.on_behalf_of {
+            context.insert("on_behalf_of".into(), on_behalf_of.clone());
+        }
+        context
     }
 
     fn evaluate(
@@ -393,7 +448,7 @@ impl Authorizer {
         namespace: &str,
         id: &str,
         resource: &dyn Resource,
-        context: Result<Context, String>,
+        context: &RequestContext,
     ) -> Evaluated {
         if let Some(why) = self
             .guard
@@ -411,9 +466,16 @@ impl Authorizer {
                 "the schema has no action `{namespace}::Action::\"{id}\"`"
             ));
         };
-        let context = match context {
-            Ok(c) => c,
-            Err(e) => return Evaluated::error(format!("invalid context: {e}")),
+        let context = if context.is_empty() {
+            Context::empty()
+        } else {
+            match Context::from_json_value(
+                Value::Object(context.clone()),
+                Some((schema(), action_uid)),
+            ) {
+                Ok(c) => c,
+                Err(e) => return Evaluated::error(format!("invalid context: {e}")),
+            }
         };
         let resource_uid = resource.uid();
         let request = match Request::new(

@@ -180,6 +180,8 @@ pub struct Policy {
     set: Arc<PolicySet>,
     by_action: Arc<ActionIndex>,
     referenced: Arc<Referenced>,
+    /// SHA-256 of the policy text, lower-case hex (what the audit log records).
+    digest: Arc<str>,
 }
 
 /// Whether two policies are the same parsed set (one parse shared).
@@ -277,7 +279,13 @@ impl Policy {
             set: Arc::new(set),
             by_action: Arc::new(by_action),
             referenced: Arc::new(referenced),
+            digest: crate::audit::sha256_hex(text.as_bytes()).into(),
         })
+    }
+
+    /// SHA-256 of the policy text this was parsed from, lower-case hex.
+    pub fn digest(&self) -> &str {
+        &self.digest
     }
 
     /// Number of policies (and templates' linked policies) in the set.

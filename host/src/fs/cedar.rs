@@ -4,9 +4,9 @@
 
 use std::fmt;
 
-use cedar_policy::{Context, Entity, EntityUid, RestrictedExpression};
+use cedar_policy::{Entity, EntityUid};
 
-use crate::authz::{self, Referenced, entity, entity_uid};
+use crate::authz::{self, Referenced, RequestContext, entity, entity_uid};
 
 /// The Cedar namespace of the file-system actions and entities.
 pub const NAMESPACE: &str = "file_system";
@@ -172,35 +172,28 @@ pub struct Destination {
     pub parent_path: String,
 }
 
-fn field(key: &str, value: &str) -> (String, RestrictedExpression) {
-    (
-        key.to_string(),
-        RestrictedExpression::new_string(value.to_string()),
-    )
-}
-
-fn context(key: &str, record: Vec<(String, RestrictedExpression)>) -> Result<Context, String> {
-    let record = RestrictedExpression::new_record(record).map_err(|e| e.to_string())?;
-    Context::from_pairs([(key.to_string(), record)]).map_err(|e| e.to_string())
+/// A request context of one record attribute, `key: record`.
+fn context(key: &str, record: serde_json::Value) -> RequestContext {
+    RequestContext::from_iter([(key.to_string(), record)])
 }
 
 impl Destination {
     /// The request context of `move`: `destination: {path, name, parent_path}`.
-    pub fn context(&self) -> Result<Context, String> {
+    pub fn context(&self) -> RequestContext {
         context(
             "destination",
-            vec![
-                field("path", &self.path),
-                field("name", &self.name),
-                field("parent_path", &self.parent_path),
-            ],
+            serde_json::json!({
+                "path": self.path,
+                "name": self.name,
+                "parent_path": self.parent_path,
+            }),
         )
     }
 }
 
 /// The request context of `set_x_attr`: `xattr: {name}`.
-pub fn xattr_context(name: &str) -> Result<Context, String> {
-    context("xattr", vec![field("name", name)])
+pub fn xattr_context(name: &str) -> RequestContext {
+    context("xattr", serde_json::json!({ "name": name }))
 }
 
 #[cfg(test)]

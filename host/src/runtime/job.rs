@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use crate::args::ScriptArgs;
+use crate::audit::AuditLog;
 use crate::authz::{DecisionObserver, Policy};
 use crate::fs::FsConfig;
 use crate::limits::Limits;
@@ -29,6 +30,11 @@ pub struct Job {
     pub cancel: Option<Arc<AtomicBool>>,
     /// The file-system capability's configuration: the run's root and redaction dictionary.
     pub fs: FsConfig,
+    /// The parties the run acts for, the one it acts for directly first (e.g. a human, then
+    /// the agent, then a sub-agent); policies see it as `context.on_behalf_of`.
+    pub on_behalf_of: Vec<String>,
+    /// The audit log every decision of the run is written to.
+    pub audit: Option<Arc<AuditLog>>,
 }
 
 impl std::fmt::Debug for Job {
@@ -54,7 +60,21 @@ impl Job {
             observer: None,
             cancel: None,
             fs: FsConfig::default(),
+            on_behalf_of: Vec::new(),
+            audit: None,
         }
+    }
+
+    /// The parties the run acts for, the first one first (`context.on_behalf_of`).
+    pub fn on_behalf_of(mut self, chain: Vec<String>) -> Self {
+        self.on_behalf_of = chain;
+        self
+    }
+
+    /// Writes every decision of the run, and its start and end, to `log`.
+    pub fn audit(mut self, log: Arc<AuditLog>) -> Self {
+        self.audit = Some(log);
+        self
     }
 
     /// Confines the run to `dir`, which becomes its `/` (see [`FsConfig::root`]).

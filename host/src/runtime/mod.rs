@@ -18,6 +18,7 @@ use wasmtime::{
 pub use self::job::{Job, current_user};
 pub(crate) use self::state::HostState;
 use crate::args::{ArgValue, Scalar};
+use crate::audit::{RunInfo, new_run_id, sha256_hex};
 use crate::authz::{Authorizer, Policy, PolicyCache};
 use crate::bindings::{ScriptPre, wit_runner};
 use crate::fs::{FsCtx, RuntimeState};
@@ -213,8 +214,30 @@ impl Runtime {
             .collect();
         protected.extend(self.own_state.iter().cloned());
         let guard = RuntimeState::new(job.fs.root.as_deref(), &protected);
+        let audit = match &job.audit {
+            None => None,
+            Some(log) => match log.begin(RunInfo {
+                run: new_run_id(),
+                script_sha256: sha256_hex(job.script.as_bytes()),
+                policy_sha256: job.policy.digest().to_string(),
+                principal: format!("User::{:?}", job.principal),
+                on_behalf_of: job.on_behalf_of.clone(),
+            }) {
+                Ok(run) => Some(run),
+                Err(e) => {
+                    return RunOutcome::early_error(
+                        ErrorType::InternalException,
+                        &e.to_string(),
+                        vec![],
+                    );
+                }
+            },
+        };
         let state = HostState::new(
-            Authorizer::new(job.policy, &job.principal, job.observer).with_guard(Arc::new(guard)),
+            Authorizer::new(job.policy, &job.principal, job.observer)
+                .with_guard(Arc::new(guard))
+                .with_on_behalf_of(&job.on_behalf_of)
+                .with_audit(audit.clone()),
             fs,
             job.log_level,
             job.limits,
@@ -241,7 +264,22 @@ impl Runtime {
         });
         let elapsed = started.elapsed();
         let state = store.into_data();
-        finish::finish(result, state, elapsed)
+        let outcome = finish::finish(result, state, elapsed);
+        if let Some(audit) = audit {
+            let error_type = outcome
+                .error_type()
+                .and_then(|t| serde_json::to_value(t).ok())
+                .and_then(|v| v.as_str().map(str::to_string));
+            let status = if outcome.is_success() {
+                "success"
+            } else {
+                "error"
+            };
+            if let Err(e) = audit.finish(status, error_type.as_deref()) {
+                tracing::error!(target: "wrex::audit", "{e}: the run's summary is missing");
+            }
+        }
+        outcome
     }
 }
 

@@ -61,7 +61,33 @@ pub(crate) enum Command {
         #[arg(long, value_name = "FILE")]
         args: Option<PathBuf>,
         #[command(flatten)]
-        common: Common,
+        common: Box<Common>,
+    },
+    /// Work with audit logs.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum AuditCommand {
+    /// Check an audit log's hash chain and run summaries. Exit status 0: intact; 1: broken
+    /// (the first bad record is named); 3: intact, but some runs have no end record (killed,
+    /// or the log was cut after them).
+    Verify {
+        /// The audit log (JSON lines).
+        file: PathBuf,
+        /// Public key file (`wrex audit keygen` writes `<key>.pub`): every run's summary
+        /// must carry a valid signature by it.
+        #[arg(long, value_name = "PUB")]
+        key: Option<PathBuf>,
+    },
+    /// Make an Ed25519 key pair for `--audit-key`: the secret key goes to FILE (mode 0600,
+    /// never overwritten), the public key to FILE.pub and to standard output.
+    Keygen {
+        /// Where to write the secret key.
+        file: PathBuf,
     },
 }
 
@@ -78,6 +104,22 @@ pub(crate) struct Common {
     /// Cedar principal id (`User::"<id>"`); defaults to the OS user running wrex.
     #[arg(long, value_name = "NAME")]
     pub(crate) principal: Option<String>,
+
+    /// The parties the run acts for, the one it acts for directly first (e.g.
+    /// `alice,triage-agent`); policies see `context.on_behalf_of.origin` (the first) and
+    /// `.chain` (all), and the audit log records it.
+    #[arg(long, value_name = "PARTY,…", value_delimiter = ',', value_parser = party)]
+    pub(crate) on_behalf_of: Vec<String>,
+
+    /// Append every authorization decision of the run (and its start and end) to FILE, a
+    /// hash-chained JSON-lines audit log (created mode 0600); see `wrex audit verify`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) audit: Option<PathBuf>,
+
+    /// Sign each run's summary in the audit log with the Ed25519 secret key in FILE (from
+    /// `wrex audit keygen`), so `wrex audit verify --key` can prove the log is this host's.
+    #[arg(long, value_name = "FILE", requires = "audit")]
+    pub(crate) audit_key: Option<PathBuf>,
 
     /// Confine the script to DIR, which becomes its `/` (script paths and Cedar resources are
     /// resolved inside it).
@@ -199,6 +241,18 @@ pub(crate) struct Inputs {
     pub(crate) policy: PathBuf,
     pub(crate) args: Option<PathBuf>,
     pub(crate) common: Common,
+}
+
+/// One party of `--on-behalf-of`: a non-empty name without control characters.
+fn party(value: &str) -> Result<String, String> {
+    if value.is_empty() || value.len() > 256 || value.chars().any(char::is_control) {
+        Err(format!(
+            "`{}` is not a party name (1 to 256 characters, no control characters)",
+            value.escape_debug()
+        ))
+    } else {
+        Ok(value.to_string())
+    }
 }
 
 /// A CLI path that must be absolute (it names a file as the script sees paths).

@@ -2,11 +2,13 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | `audit` | `wrex audit verify` |
 //! | `flags` | the flags, Rex's and wrex's own |
 //! | `input` | bounded reads of the script, policy and arguments files |
 //! | `run` | one run: inputs → job → result |
 //! | `output` | Rex's result JSON and the human-readable form |
 
+mod audit;
 mod flags;
 mod input;
 mod output;
@@ -18,7 +20,7 @@ use std::sync::atomic::AtomicBool;
 
 use clap::Parser;
 
-use crate::flags::{Cli, Command, Inputs};
+use crate::flags::{AuditCommand, Cli, Command, Inputs};
 
 fn main() -> ExitCode {
     // SIGTERM and SIGINT stop the script within one 10 ms tick, and a result is still printed.
@@ -39,6 +41,12 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let inputs = match cli.command {
+        Some(Command::Audit {
+            command: AuditCommand::Verify { file, key },
+        }) => return audit::verify(&file, key.as_deref()),
+        Some(Command::Audit {
+            command: AuditCommand::Keygen { file },
+        }) => return audit::keygen(&file),
         Some(Command::Run {
             script,
             policy,
@@ -49,7 +57,7 @@ fn main() -> ExitCode {
             script,
             policy,
             args,
-            common,
+            common: *common,
         },
         None => match (cli.script_file, cli.policy_file) {
             (Some(script), Some(policy)) => Inputs {

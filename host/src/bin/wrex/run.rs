@@ -89,6 +89,23 @@ pub(crate) fn run(inputs: Inputs) -> anyhow::Result<ExitCode> {
     if let Some(principal) = &common.principal {
         job = job.principal(principal.clone());
     }
+    job = job.on_behalf_of(common.on_behalf_of.clone());
+    if let Some(path) = &common.audit {
+        let key = match &common.audit_key {
+            None => None,
+            Some(key_path) => match read_input("audit key", key_path, 1024) {
+                Ok(k) => {
+                    job = job.protect(key_path);
+                    Some(k)
+                }
+                Err(e) => return Ok(input_failed(e)),
+            },
+        };
+        match wrex::audit::AuditLog::open_signed(path, key.as_deref()) {
+            Ok(log) => job = job.audit(log).protect(path),
+            Err(e) => return Ok(early(ErrorType::InternalException, &e.to_string(), vec![])),
+        }
+    }
     if let Some(root) = &common.root {
         job = job.root(root.clone());
     }
