@@ -8,6 +8,7 @@
 //! - `component`: the guest component's imports are exactly wrex's own interfaces.
 //! - `audit`: the audit log (every decision, hash-chained, durable, signed summaries; tampering
 //!   and a killed run), and `on_behalf_of` in policies.
+//! - `explain`: denial reasons, `wrex explain`, `wrex policy check`.
 //! - `runner`: compile errors, disabled keywords, values and arguments, forged denials, one
 //!   runtime serving many runs.
 //! - `log`: the script log.
@@ -33,6 +34,7 @@ mod audit;
 mod authz;
 mod cli;
 mod component;
+mod explain;
 mod fs;
 mod fs_denials;
 mod fs_escape;

@@ -184,20 +184,34 @@ pub struct Denied {
     pub resource_type: String,
     /// The resource's entity id.
     pub resource_id: String,
+    /// Why: `no permit matched`, `forbidden by policy "<id>"`, … .
+    pub reason: Box<str>,
     /// The authorizer's number for this denial (see [`Authorizer::denial`]); `u32::MAX` once
     /// the run's record of denials is full.
     pub id: u32,
 }
 
 impl Denied {
-    /// Rex's text of a denial: `Permission denied: <principal> unauthorized to perform
-    /// <action> for <type>::<id>`.
+    /// Rex's text of a denial, `Permission denied: <principal> unauthorized to perform
+    /// <action> for <type>::<id>`, followed by why: ` (no permit matched)`.
     pub fn message(&self) -> String {
         format!(
-            "Permission denied: {} unauthorized to perform {} for {}::{}",
-            self.principal, self.action, self.resource_type, self.resource_id
+            "Permission denied: {} unauthorized to perform {} for {}::{} ({})",
+            self.principal, self.action, self.resource_type, self.resource_id, self.reason
         )
     }
+}
+
+/// The answer to one authorization question ([`Authorizer::explain`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation {
+    pub allowed: bool,
+    /// `permitted by policy "a"`, `forbidden by policy "b"`, `no permit matched`, …
+    pub reason: String,
+    /// The policies that decided (the permits that allowed, or the forbids that denied).
+    pub policies: Vec<String>,
+    /// Evaluation or request errors.
+    pub errors: Vec<String>,
 }
 
 /// Most bytes of denials an [`Authorizer`] records for [`Authorizer::denial`].
@@ -264,6 +278,31 @@ struct Evaluated {
 }
 
 impl Evaluated {
+    /// Why a deny was decided, for the denial's message: the `forbid` policies that denied,
+    /// "no permit matched", the built-in deny, or the first error.
+    fn reason(&self) -> String {
+        if self.policies.iter().any(|p| p == GUARD_POLICY_ID) {
+            return format!("the runtime's own state ({GUARD_POLICY_ID})");
+        }
+        if let Some(error) = self.errors.first() {
+            let mut error = error.clone();
+            if error.len() > 300 {
+                let mut cut = 300;
+                while !error.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                error.truncate(cut);
+                error.push('…');
+            }
+            return format!("a policy could not be evaluated: {error}");
+        }
+        if self.policies.is_empty() {
+            return "no permit matched".into();
+        }
+        let ids: Vec<String> = self.policies.iter().map(|p| format!("{p:?}")).collect();
+        format!("forbidden by policy {}", ids.join(", "))
+    }
+
     fn error(message: String) -> Self {
         Self {
             allowed: false,
@@ -340,7 +379,11 @@ impl Authorizer {
         let Ok(mut record) = self.record.lock() else {
             return denied;
         };
-        let bytes = denied.resource_id.len() + denied.action.len() + denied.principal.len() + 64;
+        let bytes = denied.resource_id.len()
+            + denied.action.len()
+            + denied.principal.len()
+            + denied.reason.len()
+            + 64;
         if record.bytes + bytes <= MAX_RECORDED_DENIAL_BYTES
             && let Ok(id) = u32::try_from(record.denials.len())
             && id != u32::MAX
@@ -375,6 +418,11 @@ impl Authorizer {
     ) -> Result<Granted<A>, Denied> {
         let context = self.full_context(context);
         let mut decided = self.evaluate(A::NAMESPACE, A::ID, resource, &context);
+        let mut reason = if decided.allowed {
+            String::new()
+        } else {
+            decided.reason()
+        };
         let action = format!("{}::Action::{:?}", A::NAMESPACE, A::ID);
         if decided.policies.iter().any(|p| p == GUARD_POLICY_ID) {
             let why = decided.errors.join("; ");
@@ -395,6 +443,9 @@ impl Authorizer {
             {
                 // Fail closed: nothing happens that the log does not hold.
                 tracing::error!(target: "wrex::audit", action = %action, resource = %resource, "{e}; the operation is refused");
+                if decision.allowed {
+                    reason = "the decision could not be recorded in the audit log".into();
+                }
                 decision.allowed = false;
                 decision
                     .errors
@@ -421,8 +472,34 @@ impl Authorizer {
                 action,
                 resource_type: resource.type_name().to_string(),
                 resource_id: resource.id().to_string(),
+                reason: reason.into(),
                 id: u32::MAX,
             }))
+        }
+    }
+
+    /// What the policy decides for `namespace::Action::"id"` on `resource` with `context`
+    /// (plus the run's `on_behalf_of`), without telling the observer or counting a denial:
+    /// `wrex explain`'s answer.
+    pub fn explain(
+        &self,
+        namespace: &str,
+        id: &str,
+        resource: &dyn Resource,
+        context: RequestContext,
+    ) -> Explanation {
+        let context = self.full_context(context);
+        let decided = self.evaluate(namespace, id, resource, &context);
+        Explanation {
+            allowed: decided.allowed,
+            reason: if decided.allowed {
+                let ids: Vec<String> = decided.policies.iter().map(|p| format!("{p:?}")).collect();
+                format!("permitted by policy {}", ids.join(", "))
+            } else {
+                decided.reason()
+            },
+            policies: decided.policies,
+            errors: decided.errors,
         }
     }
 

@@ -310,6 +310,22 @@ impl Policy {
         &self.referenced
     }
 
+    /// `@id` annotations given to more than one policy (the audit log and denial messages
+    /// name policies by `@id`, so a duplicate makes them ambiguous), in file order.
+    pub fn duplicate_ids(&self) -> Vec<String> {
+        let mut seen = HashSet::new();
+        let mut dups = Vec::new();
+        for p in self.set.policies() {
+            if let Some(id) = p.annotation("id")
+                && !seen.insert(id.to_string())
+                && !dups.iter().any(|d| d == id)
+            {
+                dups.push(id.to_string());
+            }
+        }
+        dups
+    }
+
     /// A policy's display name: its `@id("…")` annotation if it has one, else Cedar's id
     /// (`policy0`, `policy1` … in file order).
     pub(crate) fn display_id(&self, id: &PolicyId) -> String {

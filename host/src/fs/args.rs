@@ -12,7 +12,7 @@ use crate::bindings::wit_fs as wit;
 /// runs as root would give its owner root's privileges.
 pub(crate) fn checked_mode(mode: u32) -> FsResult<Mode> {
     if mode > super::sys::PERMISSION_BITS {
-        return Err(FsError::Guest(wit::Error::InvalidArgument(format!(
+        return Err(FsError::guest(wit::Error::InvalidArgument(format!(
             "Invalid permissions. Permissions must be in the range 0-777 octal: {mode:#o}"
         ))));
     }
@@ -105,7 +105,7 @@ pub(crate) fn merge_context(
     };
     if fields.len() < 3 {
         if current.is_some() {
-            return Err(FsError::Guest(wit::Error::Io(format!(
+            return Err(FsError::guest(wit::Error::Io(format!(
                 "the current context of `{path}` is not `user:role:type[:level]`"
             ))));
         }

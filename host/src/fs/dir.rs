@@ -144,7 +144,7 @@ impl wit::HostDir for FsView<'_> {
             }
             Some(st) if file_type(&st) == FileType::RegularFile => {}
             Some(st) if file_type(&st) == FileType::Symlink => {
-                return Err(FsError::Guest(wit::Error::SymlinkNotFollowed(format!(
+                return Err(FsError::guest(wit::Error::SymlinkNotFollowed(format!(
                     "`{path}` is a symbolic link; write_file never follows one"
                 ))));
             }
@@ -281,7 +281,7 @@ impl wit::HostDir for FsView<'_> {
             match metadata_at(res.dir.as_fd(), &entry.name, &child, None) {
                 Ok(metadata) => out.push(wit::EntryDetails { entry, metadata }),
                 // Removed since it was listed.
-                Err(FsError::Guest(wit::Error::NotFound(_))) => {}
+                Err(FsError::Guest(e)) if matches!(*e, wit::Error::NotFound(_)) => {}
                 Err(e) => return Err(e),
             }
         }

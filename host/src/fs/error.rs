@@ -9,23 +9,55 @@ use crate::bindings::wit_fs as wit;
 /// or a trap (a broken host invariant or a bad resource handle) that ends the run.
 #[derive(Debug)]
 pub(crate) enum FsError {
-    /// An error the guest sees and a script can catch.
-    Guest(wit::Error),
+    /// An error the guest sees and a script can catch (boxed: a denial's record is large, and
+    /// every host function returns this).
+    Guest(Box<wit::Error>),
     /// A trap: the run ends.
     Trap(wasmtime::Error),
 }
 
 impl FsError {
+    /// An error the guest sees.
+    pub(crate) fn guest(error: wit::Error) -> Self {
+        Self::Guest(Box::new(error))
+    }
+
+    /// The error's text, as a person reads it.
+    pub(crate) fn message(&self) -> String {
+        match self {
+            Self::Trap(t) => t.to_string(),
+            Self::Guest(g) => match &**g {
+                wit::Error::AccessDenied(d) => format!(
+                    "Permission denied: {} unauthorized to perform {} for {}::{} ({})",
+                    d.principal, d.action, d.resource_type, d.resource_id, d.reason
+                ),
+                wit::Error::InvalidPath(m)
+                | wit::Error::InvalidArgument(m)
+                | wit::Error::NotFound(m)
+                | wit::Error::AlreadyExists(m)
+                | wit::Error::NotADirectory(m)
+                | wit::Error::NotAFile(m)
+                | wit::Error::SymlinkNotFollowed(m)
+                | wit::Error::DirectoryNotEmpty(m)
+                | wit::Error::BadHandleMode(m)
+                | wit::Error::TooManyLinks(m)
+                | wit::Error::DestinationNotEmpty(m)
+                | wit::Error::Unsupported(m)
+                | wit::Error::Io(m) => m.clone(),
+            },
+        }
+    }
+
     pub(crate) fn invalid_path(message: String) -> Self {
-        Self::Guest(wit::Error::InvalidPath(message))
+        Self::guest(wit::Error::InvalidPath(message))
     }
 
     pub(crate) fn invalid_argument(message: String) -> Self {
-        Self::Guest(wit::Error::InvalidArgument(message))
+        Self::guest(wit::Error::InvalidArgument(message))
     }
 
     pub(crate) fn not_found(message: String) -> Self {
-        Self::Guest(wit::Error::NotFound(message))
+        Self::guest(wit::Error::NotFound(message))
     }
 
     /// An operating-system error while working on `path`.
@@ -39,7 +71,7 @@ impl FsError {
             ),
             _ => format!("{err}: `{path}`"),
         };
-        Self::Guest(match err.kind() {
+        Self::guest(match err.kind() {
             io::ErrorKind::NotFound => wit::Error::NotFound(message),
             io::ErrorKind::AlreadyExists => wit::Error::AlreadyExists(message),
             io::ErrorKind::NotADirectory => wit::Error::NotADirectory(message),
@@ -52,11 +84,12 @@ impl FsError {
 
 impl From<Denied> for FsError {
     fn from(d: Denied) -> Self {
-        Self::Guest(wit::Error::AccessDenied(wit::Denial {
+        Self::guest(wit::Error::AccessDenied(wit::Denial {
             principal: d.principal,
             action: d.action,
             resource_type: d.resource_type,
             resource_id: d.resource_id,
+            reason: d.reason.into(),
             id: d.id,
         }))
     }
@@ -79,7 +112,7 @@ pub(crate) type FsResult<T> = Result<T, FsError>;
 
 /// The error for a target that is not a regular file.
 pub(crate) fn not_a_file(path: &str) -> FsError {
-    FsError::Guest(wit::Error::NotAFile(format!(
+    FsError::guest(wit::Error::NotAFile(format!(
         "argument is not a file: `{path}` is not a regular file"
     )))
 }

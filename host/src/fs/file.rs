@@ -44,7 +44,7 @@ fn access(readable: bool, writable: bool) -> OFlags {
 }
 
 fn symlink_not_followed(path: &str) -> FsError {
-    FsError::Guest(wit::Error::SymlinkNotFollowed(format!(
+    FsError::guest(wit::Error::SymlinkNotFollowed(format!(
         "file is a symbolic link but follow_symlinks is not enabled: `{path}`"
     )))
 }
@@ -420,7 +420,7 @@ impl wit::HostFile for FsView<'_> {
         };
         let dest_st = fstat(self.table.get(&dest)?.file.as_fd(), &dest_path)?;
         if !force && dest_st.st_size > 0 {
-            return Err(FsError::Guest(wit::Error::DestinationNotEmpty(format!(
+            return Err(FsError::guest(wit::Error::DestinationNotEmpty(format!(
                 "Destination file not empty: File: {dest_path}, Size: {} bytes",
                 dest_st.st_size
             ))));
@@ -523,7 +523,7 @@ impl wit::HostFile for FsView<'_> {
         let bytes = read_chunk(&granted, file, 0, MAX_REDACTED_BYTES, &path)?;
         self.meter.charge_read(bytes.len())?;
         let text = String::from_utf8(bytes).map_err(|_| {
-            FsError::Guest(wit::Error::Io(format!(
+            FsError::guest(wit::Error::Io(format!(
                 "stream did not contain valid UTF-8: file `{path}`"
             )))
         })?;

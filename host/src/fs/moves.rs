@@ -89,7 +89,7 @@ impl FsView<'_> {
                 Renamed::Exists if !replace => {
                     let existing = file_type(&lstat_at(to_dir.as_fd(), name, &dest_path)?);
                     if is_dir && existing != FileType::Directory {
-                        return Err(FsError::Guest(wit::Error::AlreadyExists(format!(
+                        return Err(FsError::guest(wit::Error::AlreadyExists(format!(
                             "cannot move directory `{src_path}` over `{dest_path}`: it exists and is not a directory"
                         ))));
                     }
@@ -100,12 +100,12 @@ impl FsView<'_> {
                     replace = true;
                 }
                 Renamed::Exists => {
-                    return Err(FsError::Guest(wit::Error::AlreadyExists(format!(
+                    return Err(FsError::guest(wit::Error::AlreadyExists(format!(
                         "`{dest_path}` appeared while `{src_path}` was being moved"
                     ))));
                 }
                 Renamed::CrossDevice if is_dir => {
-                    return Err(FsError::Guest(wit::Error::Unsupported(format!(
+                    return Err(FsError::guest(wit::Error::Unsupported(format!(
                         "cannot move directory `{src_path}` to `{dest_path}`: it is on another file system"
                     ))));
                 }

@@ -45,7 +45,7 @@ impl FsView<'_> {
         let file = std::fs::File::from(fd);
         let bytes = read_chunk(&read, &file, 0, MAX_DICTIONARY_BYTES, &dict)?;
         let text = String::from_utf8(bytes).map_err(|_| {
-            FsError::Guest(wit::Error::Io(format!(
+            FsError::guest(wit::Error::Io(format!(
                 "redaction dictionary `{dict}` is not valid UTF-8"
             )))
         })?;
@@ -91,7 +91,7 @@ pub(super) fn parse_dictionary(text: &str, path: &str) -> FsResult<Vec<regex::Re
             .size_limit(1 << 20)
             .build()
             .map_err(|e| {
-                FsError::Guest(wit::Error::Io(format!(
+                FsError::guest(wit::Error::Io(format!(
                     "redaction dictionary `{path}` line {}: invalid pattern: {e}",
                     i + 1
                 )))

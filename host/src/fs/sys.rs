@@ -116,7 +116,7 @@ pub(crate) fn ensure_same(
 
 /// The error for an entry that was replaced since its handle was opened.
 pub(crate) fn replaced(path: &str) -> FsError {
-    FsError::Guest(wit::Error::Io(format!(
+    FsError::guest(wit::Error::Io(format!(
         "`{path}` was replaced since it was opened; refusing to act on the new entry"
     )))
 }
@@ -360,7 +360,7 @@ fn fill(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock && filled > 0 => break,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                return Err(FsError::Guest(wit::Error::Io(format!(
+                return Err(FsError::guest(wit::Error::Io(format!(
                     "reading `{path}` would block: no data is available now"
                 ))));
             }
@@ -683,7 +683,7 @@ mod tests {
         assert_eq!(got.ok().as_deref(), Some(&b"abc"[..]));
         let err = fill(8, "/proc/kmsg", |_, _| would_block()).err();
         assert!(
-            matches!(&err, Some(FsError::Guest(wit::Error::Io(m))) if m.contains("would block")),
+            matches!(&err, Some(FsError::Guest(e)) if matches!(&**e, wit::Error::Io(m) if m.contains("would block"))),
             "{err:?}"
         );
     }

@@ -78,7 +78,7 @@ fn borrow<T: 'static>(r: &Resource<T>) -> Resource<T> {
 
 fn guest_error<T: std::fmt::Debug>(r: Result<T, FsError>) -> Error {
     match r {
-        Err(FsError::Guest(e)) => e,
+        Err(FsError::Guest(e)) => *e,
         other => panic!("expected a guest error, got {other:?}"),
     }
 }

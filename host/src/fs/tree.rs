@@ -143,7 +143,7 @@ pub(crate) fn check_links(
         }
         let st = lstat_at(dir, &item.name, &child)?;
         if file_type(&st) == FileType::RegularFile && st.st_nlink > 1 {
-            return Err(FsError::Guest(wit::Error::Unsupported(format!(
+            return Err(FsError::guest(wit::Error::Unsupported(format!(
                 "refusing to change `{child}`: it has {} hard links, and another may be outside the policy",
                 st.st_nlink
             ))));

@@ -52,7 +52,7 @@ pub(crate) struct FsView<'a> {
 impl wit::Host for FsView<'_> {
     fn convert_error(&mut self, err: FsError) -> wasmtime::Result<wit::Error> {
         match err {
-            FsError::Guest(e) => Ok(e),
+            FsError::Guest(e) => Ok(*e),
             FsError::Trap(t) => Err(t),
         }
     }
@@ -127,7 +127,7 @@ impl FsView<'_> {
     ) -> FsResult<()> {
         let st = sys::fstat(self.table.get(file)?.file.as_fd(), path)?;
         if st.st_nlink > 1 {
-            return Err(FsError::Guest(wit::Error::Unsupported(format!(
+            return Err(FsError::guest(wit::Error::Unsupported(format!(
                 "refusing to {what} `{path}` in place: it has {} hard links, and another may be outside the policy; write() replaces the file instead",
                 st.st_nlink
             ))));
@@ -144,7 +144,7 @@ impl FsView<'_> {
         }
         // Rex's sentence first (scripts and Rex's tests look for it), then which file and how.
         let mode = if write { "write" } else { "read" };
-        Err(FsError::Guest(wit::Error::BadHandleMode(format!(
+        Err(FsError::guest(wit::Error::BadHandleMode(format!(
             "Attempted to {mode} a file without opening it with the {mode} option: `{}` (set `{mode}(true)` in OpenFileOptions)",
             res.path
         ))))

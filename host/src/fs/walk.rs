@@ -80,7 +80,7 @@ pub(crate) fn heading(here: &str, rest: impl IntoIterator<Item = impl AsRef<str>
 
 /// The error for too many symlinks while resolving `path`.
 pub(crate) fn too_many_links(path: &str) -> FsError {
-    FsError::Guest(wit::Error::TooManyLinks(format!(
+    FsError::guest(wit::Error::TooManyLinks(format!(
         "{}: more than {MAX_LINKS} symlinks while resolving `{path}`",
         std::io::Error::from(Errno::LOOP)
     )))
@@ -207,7 +207,7 @@ pub(crate) fn walk(
             }
             Step::Symlink(link) => {
                 if !how.follow {
-                    return Err(FsError::Guest(wit::Error::SymlinkNotFollowed(format!(
+                    return Err(FsError::guest(wit::Error::SymlinkNotFollowed(format!(
                         "Not a directory, enable follow_symlinks to open the target directory: `{target}` is a symlink"
                     ))));
                 }
@@ -231,7 +231,7 @@ pub(crate) fn walk(
                 }
             }
             Step::NotDir => {
-                return Err(FsError::Guest(wit::Error::NotADirectory(format!(
+                return Err(FsError::guest(wit::Error::NotADirectory(format!(
                     "{}: `{target}` is not a directory",
                     std::io::Error::from(Errno::NOTDIR)
                 ))));

@@ -85,8 +85,8 @@ pub fn from_wit(err: WitError) -> Box<EvalAltResult> {
     let (kind, message) = match err {
         WitError::AccessDenied(d) => {
             let message = format!(
-                "Permission denied: {} unauthorized to perform {} for {}::{}",
-                d.principal, d.action, d.resource_type, d.resource_id
+                "Permission denied: {} unauthorized to perform {} for {}::{} ({})",
+                d.principal, d.action, d.resource_type, d.resource_id, d.reason
             );
             error::remember_denial(&message, d.id);
             (IoErrorKind::PermissionDenied, message)

@@ -68,6 +68,44 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Work with policy files.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Answer one authorization question without running a script: would the policy allow
+    /// ACTION on RESOURCE, and by which policy (or why not)? Exit status 0: allowed; 1:
+    /// denied; 2: bad input.
+    Explain {
+        /// Cedar policy file.
+        #[arg(long, value_name = "FILE")]
+        policy: PathBuf,
+        /// The action's UID, e.g. `file_system::Action::"read"`.
+        #[arg(long)]
+        action: String,
+        /// The resource's UID, e.g. `file_system::File::"/var/log/syslog"`.
+        #[arg(long)]
+        resource: String,
+        /// Cedar principal id; defaults to the OS user running wrex.
+        #[arg(long, value_name = "NAME")]
+        principal: Option<String>,
+        /// The parties the run would act for, as `wrex run --on-behalf-of`.
+        #[arg(long, value_name = "PARTY,…", value_delimiter = ',', value_parser = party)]
+        on_behalf_of: Vec<String>,
+        /// The request context as a JSON object, e.g. `{"destination": {…}}` for `move`.
+        #[arg(long, value_name = "JSON")]
+        context: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum PolicyCommand {
+    /// Validate a policy file against wrex's schema: errors with line and column, warnings
+    /// for duplicate `@id`s. Exit status 0: valid; 1: invalid.
+    Check {
+        /// The Cedar policy file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]

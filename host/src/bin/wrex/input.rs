@@ -1,6 +1,7 @@
 //! Input files (script, policy, arguments): bounded reads with Rex's error messages.
 
-use std::path::PathBuf;
+use std::fmt;
+use std::path::Path;
 use std::process::ExitCode;
 
 use wrex::ErrorType;
@@ -13,9 +14,17 @@ pub(crate) enum InputError {
     TooLarge(String),
 }
 
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Read(m) | Self::TooLarge(m) => f.write_str(m),
+        }
+    }
+}
+
 /// Reads a UTF-8 input file of at most `max` bytes (0: no limit), without reading more than
 /// that from a larger one.
-pub(crate) fn read_input(what: &str, path: &PathBuf, max: u64) -> Result<String, InputError> {
+pub(crate) fn read_input(what: &str, path: &Path, max: u64) -> Result<String, InputError> {
     let fail = |e: std::io::Error| {
         InputError::Read(format!(
             "Failed to load input files: Failed to read {what} file: {}: {e}",

@@ -7,11 +7,13 @@
 //! | `input` | bounded reads of the script, policy and arguments files |
 //! | `run` | one run: inputs → job → result |
 //! | `output` | Rex's result JSON and the human-readable form |
+//! | `policy` | `wrex policy check`, `wrex explain` |
 
 mod audit;
 mod flags;
 mod input;
 mod output;
+mod policy;
 mod run;
 
 use std::process::ExitCode;
@@ -20,7 +22,7 @@ use std::sync::atomic::AtomicBool;
 
 use clap::Parser;
 
-use crate::flags::{AuditCommand, Cli, Command, Inputs};
+use crate::flags::{AuditCommand, Cli, Command, Inputs, PolicyCommand};
 
 fn main() -> ExitCode {
     // SIGTERM and SIGINT stop the script within one 10 ms tick, and a result is still printed.
@@ -47,6 +49,26 @@ fn main() -> ExitCode {
         Some(Command::Audit {
             command: AuditCommand::Keygen { file },
         }) => return audit::keygen(&file),
+        Some(Command::Policy {
+            command: PolicyCommand::Check { file },
+        }) => return policy::check(&file),
+        Some(Command::Explain {
+            policy,
+            action,
+            resource,
+            principal,
+            on_behalf_of,
+            context,
+        }) => {
+            return policy::explain(&policy::Question {
+                policy,
+                action,
+                resource,
+                principal,
+                on_behalf_of,
+                context,
+            });
+        }
         Some(Command::Run {
             script,
             policy,
