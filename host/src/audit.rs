@@ -216,6 +216,7 @@ impl AuditLog {
             run,
             allowed: AtomicU64::new(0),
             denied: AtomicU64::new(0),
+            would_deny: AtomicU64::new(0),
         }))
     }
 }
@@ -327,6 +328,7 @@ pub struct AuditRun {
     run: RunInfo,
     allowed: AtomicU64,
     denied: AtomicU64,
+    would_deny: AtomicU64,
 }
 
 impl AuditRun {
@@ -338,17 +340,19 @@ impl AuditRun {
         record.insert("action".into(), json!(d.action));
         record.insert("resource".into(), json!(d.resource));
         record.insert("context".into(), d.context.clone());
-        record.insert(
-            "decision".into(),
-            json!(if d.allowed { "allow" } else { "deny" }),
-        );
+        let decision = match (d.allowed, d.enforced) {
+            (true, _) => "allow",
+            (false, true) => "deny",
+            (false, false) => "would_deny",
+        };
+        record.insert("decision".into(), json!(decision));
         record.insert("policies".into(), json!(d.policies));
         record.insert("errors".into(), json!(d.errors));
         self.log.append(record)?;
-        let counter = if d.allowed {
-            &self.allowed
-        } else {
-            &self.denied
+        let counter = match decision {
+            "allow" => &self.allowed,
+            "deny" => &self.denied,
+            _ => &self.would_deny,
         };
         counter.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -359,11 +363,13 @@ impl AuditRun {
         let mut record = self.run.fields();
         let allowed = self.allowed.load(Ordering::Relaxed);
         let denied = self.denied.load(Ordering::Relaxed);
+        let would_deny = self.would_deny.load(Ordering::Relaxed);
         record.insert("type".into(), json!("run_end"));
         record.insert("time".into(), json!(Timestamp::now().rfc3339()));
-        record.insert("decisions".into(), json!(allowed + denied));
+        record.insert("decisions".into(), json!(allowed + denied + would_deny));
         record.insert("allowed".into(), json!(allowed));
         record.insert("denied".into(), json!(denied));
+        record.insert("would_deny".into(), json!(would_deny));
         record.insert("status".into(), json!(status));
         record.insert("error_type".into(), json!(error_type));
         let (seq, hash) = self.log.append(record)?;
@@ -410,6 +416,7 @@ struct OpenRun {
     policy: Value,
     allowed: u64,
     denied: u64,
+    would_deny: u64,
 }
 
 /// Checks a whole log: every line a complete JSON record, `seq` counting from 1, `prev` the
@@ -484,6 +491,7 @@ pub fn verify(bytes: &[u8], key: Option<&str>) -> Result<Verified, Broken> {
                         policy: record["policy_sha256"].clone(),
                         allowed: 0,
                         denied: 0,
+                        would_deny: 0,
                     },
                 );
             }
@@ -497,7 +505,8 @@ pub fn verify(bytes: &[u8], key: Option<&str>) -> Result<Verified, Broken> {
                 match text("decision") {
                     Some("allow") => r.allowed += 1,
                     Some("deny") => r.denied += 1,
-                    _ => return Err(bad("decision is neither `allow` nor `deny`")),
+                    Some("would_deny") => r.would_deny += 1,
+                    _ => return Err(bad("decision is not `allow`, `deny` or `would_deny`")),
                 }
             }
             Some("run_end") => {
@@ -507,7 +516,8 @@ pub fn verify(bytes: &[u8], key: Option<&str>) -> Result<Verified, Broken> {
                 let count = |key: &str| record.get(key).and_then(Value::as_u64);
                 if count("allowed") != Some(r.allowed)
                     || count("denied") != Some(r.denied)
-                    || count("decisions") != Some(r.allowed + r.denied)
+                    || count("would_deny").unwrap_or(0) != r.would_deny
+                    || count("decisions") != Some(r.allowed + r.denied + r.would_deny)
                 {
                     return Err(bad(&format!(
                         "run {run}'s summary counts {} allowed and {} denied; the log holds {} and {}",
@@ -573,4 +583,100 @@ pub fn verify(bytes: &[u8], key: Option<&str>) -> Result<Verified, Broken> {
         complete_runs,
         unfinished,
     })
+}
+
+/// A least-privilege policy from the decisions in audit logs (typically of report-only runs):
+/// a `permit` for every action each principal asked for on each resource — exact resources,
+/// except that where one principal's action touched `siblings` or more entries of one
+/// directory, one permit covers that directory (`resource in file_system::Dir::"…"`).
+/// Decisions of the built-in deny (the runtime's own state) are left out: no policy can allow
+/// them. The text is validated against the schema before it is returned.
+pub fn suggest(logs: &[&[u8]], siblings: usize) -> Result<String, String> {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::str::FromStr;
+    // (principal, action) → resources (type, id)
+    let mut asked: BTreeMap<(String, String), BTreeSet<(String, String)>> = BTreeMap::new();
+    for (i, log) in logs.iter().enumerate() {
+        for (n, line) in log.split(|b| *b == b'\n').enumerate() {
+            if line.is_empty() {
+                continue;
+            }
+            let record: Value = serde_json::from_slice(line)
+                .map_err(|e| format!("log {}: record {}: not JSON: {e}", i + 1, n + 1))?;
+            if record["type"] != "decision"
+                || record["policies"]
+                    .as_array()
+                    .is_some_and(|p| p.iter().any(|p| p == crate::authz::GUARD_POLICY_ID))
+            {
+                continue;
+            }
+            let field = |key: &str| {
+                record[key]
+                    .as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("log {}: record {}: no `{key}`", i + 1, n + 1))
+            };
+            let resource = field("resource")?;
+            let uid = cedar_policy::EntityUid::from_str(&resource)
+                .map_err(|e| format!("log {}: record {}: resource: {e}", i + 1, n + 1))?;
+            asked
+                .entry((field("principal")?, field("action")?))
+                .or_default()
+                .insert((
+                    uid.type_name().to_string(),
+                    uid.id().unescaped().to_string(),
+                ));
+        }
+    }
+    let mut out = String::from(
+        "// Suggested by `wrex policy suggest` from audit logs: every action each principal\n\
+         // asked for, on exactly the resources it asked for (or on a directory where it asked\n\
+         // for many of its entries). Review before use.\n",
+    );
+    let mut n = 0;
+    for ((principal, action), resources) in &asked {
+        // Directories with many entries asked for: one `in` permit each.
+        let mut by_parent: BTreeMap<String, usize> = BTreeMap::new();
+        for (ty, id) in resources {
+            if ty.starts_with("file_system::")
+                && let Some((parent, _)) = id.rsplit_once('/')
+            {
+                *by_parent
+                    .entry(if parent.is_empty() {
+                        "/".into()
+                    } else {
+                        parent.into()
+                    })
+                    .or_default() += 1;
+            }
+        }
+        let grouped: BTreeSet<&String> = by_parent
+            .iter()
+            .filter(|(_, count)| **count >= siblings.max(2))
+            .map(|(p, _)| p)
+            .collect();
+        let mut permit = |scope: String| {
+            n += 1;
+            out.push_str(&format!(
+                "@id(\"suggested-{n}\")\npermit (principal == {principal}, action == {action}, resource {scope});\n"
+            ));
+        };
+        for parent in &grouped {
+            permit(format!("in file_system::Dir::{parent:?}"));
+        }
+        for (ty, id) in resources {
+            let parent = id
+                .rsplit_once('/')
+                .map(|(p, _)| if p.is_empty() { "/" } else { p });
+            if ty.starts_with("file_system::")
+                && parent.is_some_and(|p| grouped.iter().any(|g| g.as_str() == p))
+            {
+                continue;
+            }
+            permit(format!("== {ty}::{id:?}"));
+        }
+    }
+    crate::authz::Policy::parse_named(&out, "suggested policy")
+        .map_err(|e| format!("the suggested policy does not validate (a wrex bug): {e}"))?;
+    Ok(out)
 }

@@ -14,7 +14,7 @@ mod runtime;
 mod time;
 
 pub use args::{ArgValue, ArgsError, Scalar, ScriptArgs};
-pub use authz::{Decision, DecisionObserver, Explanation, Policy, PolicyError};
+pub use authz::{Decision, DecisionObserver, Enforcement, Explanation, Policy, PolicyError};
 pub use cache::guest_component_bytes;
 pub use fs::{DEFAULT_REDACTION_DICTIONARY, FsConfig};
 pub use limits::Limits;

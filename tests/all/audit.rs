@@ -358,3 +358,133 @@ fn policies_see_on_whose_behalf_the_run_acts() {
     ]);
     assert_eq!(bad.status.code(), Some(2), "{bad:?}");
 }
+
+/// Runs `tests/scripts/audit/<name>.rhai` through the CLI with `flags`; the result JSON.
+fn cli_run(sb: &Sandbox, name: &str, policy: &Path, flags: &[&str]) -> Value {
+    let script_path = crate::util::fixture("scripts", name, "rhai");
+    let args_path = args_file(sb);
+    let mut args = vec![
+        "run",
+        script_path.to_str().unwrap(),
+        "--policy",
+        policy.to_str().unwrap(),
+        "--args",
+        args_path.to_str().unwrap(),
+    ];
+    args.extend_from_slice(flags);
+    let out = wrex_cli(&args);
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{out:?}"))
+}
+
+fn decisions(path: &Path) -> Vec<String> {
+    records(path)
+        .iter()
+        .filter(|r| r["type"] == "decision")
+        .map(|r| r["decision"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Report-only run → suggested policy → the same script runs under it with no denial, and a
+/// variant that reads one more file is denied.
+#[test]
+fn report_only_then_suggest_gives_a_least_privilege_policy() {
+    let sb = Sandbox::new();
+    sb.write("allowed/extra.txt", "extra\n");
+    let none = sb.policy_file("none");
+    let learn = sb.path("learn.jsonl");
+    let out = cli_run(
+        &sb,
+        "task",
+        &none,
+        &[
+            "--audit",
+            learn.to_str().unwrap(),
+            "--permissive",
+            "--permissive-allow-writes",
+        ],
+    );
+    assert_eq!(out["status"], "SUCCESS", "{out}");
+    assert!(decisions(&learn).iter().all(|d| d == "would_deny"));
+
+    let suggested = wrex_cli(&["policy", "suggest", learn.to_str().unwrap()]);
+    assert!(suggested.status.success(), "{suggested:?}");
+    let text = String::from_utf8(suggested.stdout).unwrap();
+    assert!(text.contains("@id(\"suggested-1\")"), "{text}");
+    let policy = sb.path("suggested.cedar");
+    std::fs::write(&policy, &text).unwrap();
+    assert!(
+        wrex_cli(&["policy", "check", policy.to_str().unwrap()])
+            .status
+            .success()
+    );
+
+    let again = sb.path("again.jsonl");
+    let out = cli_run(&sb, "task", &policy, &["--audit", again.to_str().unwrap()]);
+    assert_eq!(out["status"], "SUCCESS", "{out}\n{text}");
+    let seen = decisions(&again);
+    assert!(
+        !seen.is_empty() && seen.iter().all(|d| d == "allow"),
+        "{seen:?}"
+    );
+
+    let out = cli_run(&sb, "task_plus", &policy, &[]);
+    assert_eq!(
+        out["error"]["error_type"], "ACCESS_DENIED_EXCEPTION",
+        "{out}"
+    );
+    assert!(
+        out["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("extra.txt"),
+        "{out}"
+    );
+}
+
+/// Without `--permissive-allow-writes`, report-only lets reads through but still applies a
+/// denied write; the runtime's own state (here the audit log itself) stays out of reach.
+#[test]
+fn report_only_still_applies_denied_writes_and_the_built_in_deny() {
+    let sb = Sandbox::new();
+    let none = sb.policy_file("none");
+    let log = sb.path("learn.jsonl");
+    let out = cli_run(
+        &sb,
+        "task",
+        &none,
+        &["--audit", log.to_str().unwrap(), "--permissive"],
+    );
+    assert_eq!(
+        out["error"]["error_type"], "ACCESS_DENIED_EXCEPTION",
+        "{out}"
+    );
+    assert!(
+        out["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("report.txt"),
+        "{out}"
+    );
+    let seen = decisions(&log);
+    assert!(seen.iter().any(|d| d == "would_deny"), "{seen:?}");
+    assert_eq!(seen.last().map(String::as_str), Some("deny"), "{seen:?}");
+    assert!(!sb.exists("allowed/report.txt"));
+
+    let mut sb_args = ScriptArgs::new();
+    sb_args.insert("root", sb.root.as_str()).unwrap();
+    let audit = AuditLog::open(&log).unwrap();
+    let job = Job::new(
+        format!("cat({:?})", log.to_str().unwrap()),
+        sb.policy("none"),
+    )
+    .audit(Arc::clone(&audit))
+    .protect(&log)
+    .report_only(true);
+    let out = runtime().run(job);
+    assert_eq!(
+        out.error_type(),
+        Some(wrex::ErrorType::AccessDeniedException),
+        "{out:#?}"
+    );
+    assert!(crate::util::message(&out).contains("runtime's own state"));
+}

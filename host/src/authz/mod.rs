@@ -117,6 +117,55 @@ pub struct Decision {
     pub errors: Vec<String>,
     /// The request context, as a JSON object (with `on_behalf_of` when the run has one).
     pub context: Value,
+    /// Whether the answer was applied: `false` only for a deny that report-only mode let
+    /// through (a would-have-denied).
+    pub enforced: bool,
+}
+
+/// Whether denials are applied, or only reported (Rex's permissive mode).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Enforcement {
+    /// Every deny is applied.
+    #[default]
+    Enforce,
+    /// Denies of actions that only look (open, read, stat, list …) are reported and the
+    /// operation proceeds; denies of actions that change something are applied.
+    ReportReads,
+    /// Every deny is reported and the operation proceeds (`--permissive-allow-writes`).
+    ReportAll,
+}
+
+/// Actions that change the system: report-only mode lets them through only with
+/// [`Enforcement::ReportAll`].
+pub fn is_destructive(namespace: &str, id: &str) -> bool {
+    matches!(
+        (namespace, id),
+        (
+            "file_system",
+            "write"
+                | "create"
+                | "delete"
+                | "move"
+                | "chmod"
+                | "chown"
+                | "set_x_attr"
+                | "execute"
+                | "unmount"
+        ) | ("process_system", "kill" | "interrupt" | "trace")
+            | ("systemd", "start" | "stop" | "restart" | "daemon_reload")
+            | ("sysctl", "load")
+    )
+}
+
+impl Enforcement {
+    /// Whether a deny of `namespace::Action::"id"` is only reported.
+    fn reports(self, namespace: &str, id: &str) -> bool {
+        match self {
+            Self::Enforce => false,
+            Self::ReportReads => !is_destructive(namespace, id),
+            Self::ReportAll => true,
+        }
+    }
 }
 
 /// Sees every decision, allow and deny alike, before the operation's result returns to the
@@ -246,6 +295,8 @@ pub struct Authorizer {
     on_behalf_of: Option<Value>,
     /// The run's audit recorder: every decision is written (durably) before it is acted on.
     audit: Option<Arc<crate::audit::AuditRun>>,
+    /// Whether denies are applied or only reported.
+    enforcement: Enforcement,
 }
 
 /// Entity stores by resource, with a bound on their size.
@@ -331,7 +382,16 @@ impl Authorizer {
             entities: Mutex::new(EntityCache::default()),
             on_behalf_of: None,
             audit: None,
+            enforcement: Enforcement::Enforce,
         }
+    }
+
+    /// Report-only mode: denies the mode covers are recorded (as would-have-denied, with the
+    /// deciding policies) and the operation proceeds. The built-in deny of the runtime's own
+    /// state is always applied.
+    pub fn with_enforcement(mut self, enforcement: Enforcement) -> Self {
+        self.enforcement = enforcement;
+        self
     }
 
     /// Records every decision in `audit` before it is returned; a decision that cannot be
@@ -417,17 +477,25 @@ impl Authorizer {
         context: RequestContext,
     ) -> Result<Granted<A>, Denied> {
         let context = self.full_context(context);
-        let mut decided = self.evaluate(A::NAMESPACE, A::ID, resource, &context);
+        let decided = self.evaluate(A::NAMESPACE, A::ID, resource, &context);
         let mut reason = if decided.allowed {
             String::new()
         } else {
             decided.reason()
         };
         let action = format!("{}::Action::{:?}", A::NAMESPACE, A::ID);
-        if decided.policies.iter().any(|p| p == GUARD_POLICY_ID) {
+        let guarded = decided.policies.iter().any(|p| p == GUARD_POLICY_ID);
+        if guarded {
             let why = decided.errors.join("; ");
             tracing::warn!(target: "wrex::authz", action = %action, resource = %resource, "built-in deny: {why}");
         }
+        // Report-only: a deny the mode covers is recorded, and the operation proceeds.
+        let reported =
+            !decided.allowed && !guarded && self.enforcement.reports(A::NAMESPACE, A::ID);
+        if reported {
+            tracing::warn!(target: "wrex::authz", action = %action, resource = %resource, "report-only: would have denied ({reason})");
+        }
+        let mut proceeds = decided.allowed || reported;
         if self.observer.is_some() || self.audit.is_some() {
             let mut decision = Decision {
                 principal: format!("User::{:?}", self.principal),
@@ -437,21 +505,23 @@ impl Authorizer {
                 policies: decided.policies,
                 errors: decided.errors,
                 context: Value::Object(context),
+                enforced: !reported,
             };
             if let Some(audit) = &self.audit
                 && let Err(e) = audit.record(&decision)
             {
                 // Fail closed: nothing happens that the log does not hold.
                 tracing::error!(target: "wrex::audit", action = %action, resource = %resource, "{e}; the operation is refused");
-                if decision.allowed {
+                if decision.allowed || !decision.enforced {
                     reason = "the decision could not be recorded in the audit log".into();
                 }
                 decision.allowed = false;
+                decision.enforced = true;
+                proceeds = false;
                 decision
                     .errors
                     .push(format!("not recorded in the audit log: {e}"));
             }
-            decided.allowed = decision.allowed;
             if let Some(observer) = &self.observer {
                 observer.observe(&decision);
             }
@@ -461,9 +531,10 @@ impl Authorizer {
             action = %action,
             resource = %resource,
             allowed = decided.allowed,
+            proceeds,
             "authorization decision"
         );
-        if decided.allowed {
+        if proceeds {
             Ok(Granted(PhantomData))
         } else {
             self.denials.fetch_add(1, Ordering::Relaxed);

@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use crate::args::ScriptArgs;
 use crate::audit::AuditLog;
-use crate::authz::{DecisionObserver, Policy};
+use crate::authz::{DecisionObserver, Enforcement, Policy};
 use crate::fs::FsConfig;
 use crate::limits::Limits;
 use crate::log::LogLevel;
@@ -35,6 +35,8 @@ pub struct Job {
     pub on_behalf_of: Vec<String>,
     /// The audit log every decision of the run is written to.
     pub audit: Option<Arc<AuditLog>>,
+    /// Whether denials are applied or only reported (report-only mode).
+    pub enforcement: Enforcement,
 }
 
 impl std::fmt::Debug for Job {
@@ -62,7 +64,21 @@ impl Job {
             fs: FsConfig::default(),
             on_behalf_of: Vec::new(),
             audit: None,
+            enforcement: Enforcement::Enforce,
         }
+    }
+
+    /// Report-only mode (Rex's permissive mode): denials are recorded as would-have-denied,
+    /// with the policies that decided, and the operation proceeds; with `allow_writes`
+    /// false, denials of actions that change something are still applied. The runtime's own
+    /// state stays out of reach.
+    pub fn report_only(mut self, allow_writes: bool) -> Self {
+        self.enforcement = if allow_writes {
+            Enforcement::ReportAll
+        } else {
+            Enforcement::ReportReads
+        };
+        self
     }
 
     /// The parties the run acts for, the first one first (`context.on_behalf_of`).

@@ -237,6 +237,7 @@ impl Runtime {
             Authorizer::new(job.policy, &job.principal, job.observer)
                 .with_guard(Arc::new(guard))
                 .with_on_behalf_of(&job.on_behalf_of)
+                .with_enforcement(job.enforcement)
                 .with_audit(audit.clone()),
             fs,
             job.log_level,

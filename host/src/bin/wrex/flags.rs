@@ -106,6 +106,18 @@ pub(crate) enum PolicyCommand {
         /// The Cedar policy file.
         file: PathBuf,
     },
+    /// Write a least-privilege policy from audit logs (e.g. of `--permissive` runs): a
+    /// permit for every action each principal asked for, on exactly those resources, or on a
+    /// directory where it asked for SIBLINGS or more of its entries. Printed to standard
+    /// output, validated.
+    Suggest {
+        /// Audit logs to learn from.
+        #[arg(required = true)]
+        logs: Vec<PathBuf>,
+        /// Entries of one directory above which one permit covers the directory.
+        #[arg(long, default_value_t = 8, value_name = "N")]
+        siblings: usize,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -158,6 +170,18 @@ pub(crate) struct Common {
     /// `wrex audit keygen`), so `wrex audit verify --key` can prove the log is this host's.
     #[arg(long, value_name = "FILE", requires = "audit")]
     pub(crate) audit_key: Option<PathBuf>,
+
+    /// Report-only mode (Rex's permissive mode): a denial of an action that only looks (open,
+    /// read, stat …) is recorded in the audit log as `would_deny`, with the policies that
+    /// decided, and the operation proceeds; denials of actions that change something still
+    /// apply. For writing a policy from what a script does (`wrex policy suggest`).
+    #[arg(long, requires = "audit")]
+    pub(crate) permissive: bool,
+
+    /// With `--permissive`: let denied changes (write, delete, move, chmod, chown, execute,
+    /// kill, systemd, sysctl) proceed too, recorded as `would_deny`.
+    #[arg(long, requires = "permissive")]
+    pub(crate) permissive_allow_writes: bool,
 
     /// Confine the script to DIR, which becomes its `/` (script paths and Cedar resources are
     /// resolved inside it).

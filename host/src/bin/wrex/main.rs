@@ -52,6 +52,9 @@ fn main() -> ExitCode {
         Some(Command::Policy {
             command: PolicyCommand::Check { file },
         }) => return policy::check(&file),
+        Some(Command::Policy {
+            command: PolicyCommand::Suggest { logs, siblings },
+        }) => return policy::suggest(&logs, siblings),
         Some(Command::Explain {
             policy,
             action,

@@ -1,4 +1,4 @@
-//! `wrex policy check FILE` and `wrex explain`.
+//! `wrex policy check FILE`, `wrex policy suggest LOG…` and `wrex explain`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -94,6 +94,30 @@ pub(crate) fn explain(q: &Question) -> ExitCode {
             } else {
                 ExitCode::from(1)
             }
+        }
+    }
+}
+
+pub(crate) fn suggest(logs: &[PathBuf], siblings: usize) -> ExitCode {
+    let mut texts = Vec::new();
+    for path in logs {
+        match std::fs::read(path) {
+            Ok(b) => texts.push(b),
+            Err(e) => {
+                eprintln!("error: audit log `{}`: {e}", path.display());
+                return ExitCode::from(1);
+            }
+        }
+    }
+    let slices: Vec<&[u8]> = texts.iter().map(Vec::as_slice).collect();
+    match wrex::audit::suggest(&slices, siblings) {
+        Ok(policy) => {
+            print!("{policy}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
         }
     }
 }

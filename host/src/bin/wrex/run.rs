@@ -90,6 +90,9 @@ pub(crate) fn run(inputs: Inputs) -> anyhow::Result<ExitCode> {
         job = job.principal(principal.clone());
     }
     job = job.on_behalf_of(common.on_behalf_of.clone());
+    if common.permissive {
+        job = job.report_only(common.permissive_allow_writes);
+    }
     if let Some(path) = &common.audit {
         let key = match &common.audit_key {
             None => None,
