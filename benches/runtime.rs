@@ -13,6 +13,8 @@
 //!   Cedar checks.
 //! - `cedar/decision/N`: one decision with N policies in the set (one about the action, the
 //!   rest about other actions).
+//! - `audit/unaudited` vs `audit/audited`: 1,000 `cat`s (3,000 decisions) from one script,
+//!   without and with an audit log (one `fdatasync`ed line per decision).
 
 use std::path::Path;
 use std::process::Command;
@@ -254,5 +256,30 @@ fn cedar(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, runs, cpu, reads, grep, cedar);
+fn audit(c: &mut Criterion) {
+    let runtime = Runtime::new().unwrap();
+    let f = files();
+    let script = fixture("reads_1k.rhai");
+    let log_dir = temp_tree::TempTree::new();
+    let log = wrex::audit::AuditLog::open(log_dir.path("audit.jsonl")).unwrap();
+    let mut group = c.benchmark_group("audit");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
+    group.bench_function("unaudited", |b| {
+        b.iter(|| assert!(runtime.run(job(&script, &f)).is_success()))
+    });
+    group.bench_function("audited", |b| {
+        b.iter(|| {
+            assert!(
+                runtime
+                    .run(job(&script, &f).audit(log.clone()))
+                    .is_success()
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, runs, cpu, reads, grep, cedar, audit);
 criterion_main!(benches);

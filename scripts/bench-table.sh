@@ -26,6 +26,7 @@ cpu_g, cpu_n = median_ns("cpu", "guest"), median_ns("cpu", "native")
 rd_g, rd_n = median_ns("reads", "guest"), median_ns("reads", "native")
 gr_g, gr_n = median_ns("grep", "guest"), median_ns("grep", "native")
 d = {n: median_ns("cedar_decision", str(n)) for n in (10, 100, 1000)}
+au_off, au_on = median_ns("audit", "unaudited"), median_ns("audit", "audited")
 rows = [
     ("1. warm run, one authorized read (median)", fmt(warm), "", "≤ 50 µs"),
     ("1. warm runs/s, 2 threads", f"{1e9/warm2:,.0f} runs/s", "", "≥ 20,000 runs/s"),
@@ -39,6 +40,9 @@ rows = [
     ("5. one decision, 10 policies", fmt(d[10]), "1.00×", "flat"),
     ("5. one decision, 100 policies", fmt(d[100]), f"{d[100]/d[10]:.2f}×", "flat"),
     ("5. one decision, 1,000 policies", fmt(d[1000]), f"{d[1000]/d[10]:.2f}×", "flat"),
+    ("7. 1,000 reads (3,000 decisions), audited", fmt(au_on), f"{au_on/au_off:.2f}× unaudited", ""),
+    ("7. same, unaudited", fmt(au_off), "1.00×", ""),
+    ("7. audit cost per decision", fmt((au_on - au_off) / 3000), "", ""),
 ]
 mem = sys.argv[1]
 per_run = mem.split(",")[-1].strip() if mem else "n/a"
