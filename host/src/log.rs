@@ -12,6 +12,7 @@ use wasmtime::component::{HasData, Linker};
 
 use crate::bindings::wit_log;
 use crate::limits::Meter;
+use crate::outcome::{Alarm, Metric, MetricUnit};
 use crate::time::Timestamp;
 
 /// Most log entries kept per run (Rex's ring size); older ones are evicted.
@@ -151,11 +152,96 @@ fn entry(level: LogLevel, message: String, line: u32) -> LogEntry {
     }
 }
 
-/// What the `log` host functions reach: the run's log and its meter (every entry is a host
-/// call).
+/// What the `log` host functions reach: the run's log, the metrics and alarms the script
+/// published, and its meter (every entry is a host call).
 pub(crate) struct LogView<'a> {
     pub(crate) log: &'a mut LogBuffer,
+    pub(crate) published: &'a mut Published,
     pub(crate) meter: &'a mut Meter,
+}
+
+/// Most script metrics (distinct names) and alarms a run keeps.
+const MAX_PUBLISHED: usize = 100;
+/// Most dimensions of one metric.
+const MAX_DIMENSIONS: usize = 16;
+/// Longest metric name, alarm type, dimension key or value, in bytes.
+const MAX_NAME_BYTES: usize = 256;
+
+/// The metrics (by name: a later one replaces an earlier) and alarms a script published.
+#[derive(Debug, Default)]
+pub(crate) struct Published {
+    pub(crate) metrics: std::collections::BTreeMap<String, Metric>,
+    pub(crate) alarms: Vec<Alarm>,
+}
+
+fn check_name(what: &str, name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > MAX_NAME_BYTES {
+        return Err(format!(
+            "{what} `{}` must be 1 to {MAX_NAME_BYTES} bytes",
+            name.escape_debug()
+        ));
+    }
+    Ok(())
+}
+
+impl Published {
+    fn metric(
+        &mut self,
+        name: String,
+        value: f64,
+        unit: MetricUnit,
+        dimensions: Vec<(String, String)>,
+    ) -> Result<(), String> {
+        if name.to_ascii_lowercase().starts_with("rex") {
+            return Err(format!(
+                "Script metric validation failed: Invalid metric name '{name}': Script metrics cannot start with Rex"
+            ));
+        }
+        check_name("metric name", &name)?;
+        if !value.is_finite() {
+            return Err(format!(
+                "metric `{name}`: value {value} is not a finite number"
+            ));
+        }
+        if dimensions.len() > MAX_DIMENSIONS {
+            return Err(format!(
+                "metric `{name}`: {} dimensions, at most {MAX_DIMENSIONS}",
+                dimensions.len()
+            ));
+        }
+        for (k, v) in &dimensions {
+            check_name("dimension key", k)?;
+            check_name("dimension value", v)?;
+        }
+        if !self.metrics.contains_key(&name) && self.metrics.len() >= MAX_PUBLISHED {
+            return Err(format!(
+                "metric `{name}`: a run publishes at most {MAX_PUBLISHED} metrics"
+            ));
+        }
+        let metric = Metric {
+            metric_name: name.clone(),
+            metric_value: value,
+            metric_unit: unit,
+            metric_dimension: dimensions.into_iter().collect(),
+            metric_timestamp: Timestamp::now().rfc3339(),
+        };
+        self.metrics.insert(name, metric);
+        Ok(())
+    }
+
+    fn alarm(&mut self, alarm_type: String, details: Option<String>) -> Result<(), String> {
+        check_name("alarm type", &alarm_type)?;
+        if self.alarms.len() >= MAX_PUBLISHED {
+            return Err(format!(
+                "alarm `{alarm_type}`: a run publishes at most {MAX_PUBLISHED} alarms"
+            ));
+        }
+        self.alarms.push(Alarm {
+            alarm_type,
+            alarm_details: details.map(|d| truncate_message(&d)),
+        });
+        Ok(())
+    }
 }
 
 /// The [`HasData`] marker that gives the bindings a [`LogView`].
@@ -178,6 +264,33 @@ impl wit_log::Host for LogView<'_> {
         self.meter.host_call()?;
         self.log.push(level.into(), &message, line);
         Ok(())
+    }
+
+    fn publish_metric(
+        &mut self,
+        name: String,
+        value: f64,
+        unit: wit_log::MetricUnit,
+        dimensions: Vec<(String, String)>,
+    ) -> wasmtime::Result<Result<(), String>> {
+        self.meter.host_call()?;
+        let unit = match unit {
+            wit_log::MetricUnit::Undefined => MetricUnit::Undefined,
+            wit_log::MetricUnit::Count => MetricUnit::Count,
+            wit_log::MetricUnit::Time => MetricUnit::Time,
+            wit_log::MetricUnit::Megabytes => MetricUnit::Megabytes,
+            wit_log::MetricUnit::Percent => MetricUnit::Percent,
+        };
+        Ok(self.published.metric(name, value, unit, dimensions))
+    }
+
+    fn publish_alarm(
+        &mut self,
+        alarm_type: String,
+        details: Option<String>,
+    ) -> wasmtime::Result<Result<(), String>> {
+        self.meter.host_call()?;
+        Ok(self.published.alarm(alarm_type, details))
     }
 }
 

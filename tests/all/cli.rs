@@ -542,3 +542,30 @@ fn redaction_dictionary_flag() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an absolute path"));
 }
+
+/// A CLI run reports Rex's process-monitoring metrics (CPU use, average resident and virtual
+/// memory).
+#[test]
+fn process_monitoring_metrics_are_reported() {
+    let mut args = HELLO.to_vec();
+    args.push("json");
+    let mut full = vec!["run"];
+    full.extend(args);
+    let out = json(&wrex(&full));
+    let names: Vec<&str> = out["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["metric_dimension"]["MetricInfo"] == "ProcessMonitoring")
+        .map(|m| m["metric_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "RexRunnerProcessCpuUsage",
+            "RexRunnerProcessRssMemoryUsageAverage",
+            "RexRunnerProcessVirtualMemoryUsageAverage"
+        ],
+        "{out}"
+    );
+}

@@ -18,6 +18,7 @@ pub mod error;
 pub mod flags;
 pub mod fs;
 pub mod log;
+pub mod metrics;
 pub mod options;
 
 use rhai::{Dynamic, Engine};
@@ -28,6 +29,7 @@ use self::error::Described;
 pub fn register(engine: &mut Engine) {
     fs::register(engine);
     log::register(engine);
+    metrics::register(engine);
 }
 
 /// What an uncaught SDK error says and whether it is a host denial, for any capability's

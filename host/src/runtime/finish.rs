@@ -86,6 +86,10 @@ pub(super) fn finish(
         MetricUnit::Time,
         "Duration",
     ));
+    // What the script published (MetricBuilder, AlarmBuilder), after the runner's own.
+    let published = state.published;
+    metrics.extend(published.metrics.into_values());
+    alarms.extend(published.alarms);
     RunOutcome {
         output,
         status: if error.is_none() {

@@ -9,7 +9,7 @@ use wasmtime::component::{Linker, ResourceTable};
 use crate::authz::Authorizer;
 use crate::fs::{self, FsCtx, FsView};
 use crate::limits::{Limits, Meter};
-use crate::log::{self, LogBuffer, LogLevel, LogView};
+use crate::log::{self, LogBuffer, LogLevel, LogView, Published};
 
 /// Per-run host state: what the guest's imports can reach, and nothing else.
 pub(crate) struct HostState {
@@ -23,6 +23,8 @@ pub(crate) struct HostState {
     pub(crate) fs: FsCtx,
     /// The script log.
     pub(crate) log: LogBuffer,
+    /// The metrics and alarms the script published.
+    pub(crate) published: Published,
 }
 
 impl HostState {
@@ -39,6 +41,7 @@ impl HostState {
             meter: Meter::new(limits, cancel),
             fs,
             log: LogBuffer::new(log_level),
+            published: Published::default(),
         }
     }
 
@@ -56,6 +59,7 @@ impl HostState {
     pub(crate) fn log(&mut self) -> LogView<'_> {
         LogView {
             log: &mut self.log,
+            published: &mut self.published,
             meter: &mut self.meter,
         }
     }

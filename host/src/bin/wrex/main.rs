@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `audit` | `wrex audit verify` |
 //! | `flags` | the flags, Rex's and wrex's own |
+//! | `monitor` | Rex's process CPU and memory metrics of a run |
 //! | `input` | bounded reads of the script, policy and arguments files |
 //! | `run` | one run: inputs → job → result |
 //! | `output` | Rex's result JSON and the human-readable form |
@@ -12,6 +13,7 @@
 mod audit;
 mod flags;
 mod input;
+mod monitor;
 mod output;
 mod policy;
 mod run;

@@ -9,6 +9,7 @@ use wrex::{ArgsError, ErrorType, Job, LogLevel, Policy, Runtime, RuntimeOptions,
 
 use crate::flags::{Format, Inputs};
 use crate::input::{MAX_ARGS_BYTES, input_failed, read_input};
+use crate::monitor::Monitor;
 use crate::output::{early, print_human, print_json};
 
 pub(crate) fn run(inputs: Inputs) -> anyhow::Result<ExitCode> {
@@ -118,8 +119,11 @@ pub(crate) fn run(inputs: Inputs) -> anyhow::Result<ExitCode> {
     if let Some(args) = &inputs.args {
         job = job.protect(args);
     }
+    let monitor = Monitor::start();
     let mut outcome = runtime.run(job);
+    let process_metrics = monitor.finish();
     if let Some(metrics) = outcome.metrics.as_mut() {
+        metrics.extend(process_metrics);
         metrics.push(Metric::new(
             "RexRunnerTotalExecutionTime",
             started.elapsed().as_nanos() as f64,
