@@ -88,3 +88,23 @@ fn the_runtime_parses_each_policy_text_once() {
             .is_err()
     );
 }
+
+/// Every example policy names each of its policies with a unique `@id`, so denials and the
+/// audit log can name them.
+#[test]
+fn example_policies_have_unique_ids() {
+    let dir = crate::util::repo().join("policies/examples");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let policy = wrex::Policy::parse(&text).unwrap();
+        let ids = text.matches("@id(").count();
+        assert_eq!(
+            ids,
+            policy.len(),
+            "{}: a policy without @id",
+            path.display()
+        );
+        assert!(policy.duplicate_ids().is_empty(), "{}", path.display());
+    }
+}
