@@ -175,9 +175,16 @@ impl AuditLog {
 
     /// Appends `record` (a JSON object, given `seq` and `prev` here) as one line, durable
     /// before this returns. Returns the record's sequence number and the line's hash.
-    fn append(
+    fn append(&self, record: serde_json::Map<String, Value>) -> Result<(u64, String), AuditError> {
+        self.append_with(record, true)
+    }
+
+    /// [`Self::append`]; with `durable` false, the line is written but not synced (it is on
+    /// disk with the next synced line, and survives a killed process, not a power loss).
+    fn append_with(
         &self,
         mut record: serde_json::Map<String, Value>,
+        durable: bool,
     ) -> Result<(u64, String), AuditError> {
         let io = |source| AuditError::Io {
             path: self.path.clone(),
@@ -195,7 +202,9 @@ impl AuditLog {
             let hash = sha256_hex(&line);
             line.push(b'\n');
             chain.file.write_all(&line).map_err(io)?;
-            chain.file.sync_data().map_err(io)?;
+            if durable {
+                chain.file.sync_data().map_err(io)?;
+            }
             chain.seq = seq;
             chain.last = hash.clone();
             chain.len += line.len() as u64;
@@ -217,6 +226,7 @@ impl AuditLog {
             allowed: AtomicU64::new(0),
             denied: AtomicU64::new(0),
             would_deny: AtomicU64::new(0),
+            pending: Mutex::new(Pending::default()),
         }))
     }
 }
@@ -329,9 +339,52 @@ pub struct AuditRun {
     allowed: AtomicU64,
     denied: AtomicU64,
     would_deny: AtomicU64,
+    /// The decisions of the host call in progress, and whether it failed.
+    pending: Mutex<Pending>,
+}
+
+/// The decisions one host call made, waiting for the call's outcome.
+#[derive(Debug, Default)]
+struct Pending {
+    decisions: Vec<u64>,
+    error: Option<String>,
 }
 
 impl AuditRun {
+    /// Notes that the host call in progress failed with `message` (its `outcome` record will
+    /// say so).
+    pub fn call_failed(&self, message: &str) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if !pending.decisions.is_empty() && pending.error.is_none() {
+            pending.error = Some(crate::log::truncate_message(message));
+        }
+    }
+
+    /// Writes the `outcome` of the host call that made the pending decisions, if any: `ok`,
+    /// or `error` with its message. Called when the next host call starts and when the run
+    /// ends. Not synced on its own: it reaches the disk with the next decision.
+    pub fn settle(&self) -> Result<(), AuditError> {
+        let (decisions, error) = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if pending.decisions.is_empty() {
+                return Ok(());
+            }
+            (std::mem::take(&mut pending.decisions), pending.error.take())
+        };
+        let mut record = serde_json::Map::new();
+        record.insert("run".into(), json!(self.run.run));
+        record.insert("type".into(), json!("outcome"));
+        record.insert("decisions".into(), json!(decisions));
+        record.insert(
+            "result".into(),
+            json!(if error.is_some() { "error" } else { "ok" }),
+        );
+        if let Some(e) = error {
+            record.insert("error".into(), json!(e));
+        }
+        self.log.append_with(record, false).map(drop)
+    }
+
     /// Writes one decision; an error means the decision must not be acted on.
     pub fn record(&self, d: &Decision) -> Result<(), AuditError> {
         let mut record = self.run.fields();
@@ -348,7 +401,12 @@ impl AuditRun {
         record.insert("decision".into(), json!(decision));
         record.insert("policies".into(), json!(d.policies));
         record.insert("errors".into(), json!(d.errors));
-        self.log.append(record)?;
+        let (seq, _) = self.log.append(record)?;
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .decisions
+            .push(seq);
         let counter = match decision {
             "allow" => &self.allowed,
             "deny" => &self.denied,
@@ -360,6 +418,7 @@ impl AuditRun {
 
     /// Writes the run's `run_end` summary: its decisions counted, and how it ended.
     pub fn finish(&self, status: &str, error_type: Option<&str>) -> Result<(), AuditError> {
+        self.settle()?;
         let mut record = self.run.fields();
         let allowed = self.allowed.load(Ordering::Relaxed);
         let denied = self.denied.load(Ordering::Relaxed);
@@ -530,6 +589,19 @@ pub fn verify(bytes: &[u8], key: Option<&str>) -> Result<Verified, Broken> {
                 summaries.insert(n, (hash, run.clone(), false));
                 ended.insert(run);
                 complete_runs += 1;
+            }
+            Some("outcome") => {
+                if !open.contains_key(&run) {
+                    return Err(bad(&format!("an outcome of run {run}, which is not open")));
+                }
+                let named = record["decisions"].as_array().is_some_and(|d| {
+                    !d.is_empty() && d.iter().all(|s| s.as_u64().is_some_and(|s| s < n))
+                });
+                if !named || !matches!(text("result"), Some("ok" | "error")) {
+                    return Err(bad(
+                        "an outcome must name earlier decisions and say `ok` or `error`",
+                    ));
+                }
             }
             Some("signature") => {
                 let signs = record.get("signs").and_then(Value::as_u64).unwrap_or(0);

@@ -71,6 +71,28 @@ fn every_decision_is_recorded_with_who_and_why() {
         wrex::audit::sha256_hex(script("read_and_denied").as_bytes())
     );
     assert!(!allowed["policies"].as_array().unwrap().is_empty());
+    // Each host call's decisions get the call's outcome: the denied read failed, the
+    // allowed ones succeeded.
+    let outcomes: Vec<&Value> = recs.iter().filter(|r| r["type"] == "outcome").collect();
+    assert!(
+        outcomes.iter().any(|o| o["result"] == "ok"),
+        "{outcomes:#?}"
+    );
+    let failed = outcomes.iter().find(|o| o["result"] == "error").unwrap();
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("Permission denied")
+    );
+    let denied_seq = denied[0]["seq"].as_u64().unwrap();
+    assert!(
+        failed["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == denied_seq)
+    );
     let end = recs.last().unwrap();
     assert_eq!(end["decisions"], decisions.len());
     assert_eq!(end["denied"], 1);
@@ -91,12 +113,18 @@ fn tampering_is_detected_at_the_first_bad_record() {
     assert!(good.len() >= 8, "{good:#?}");
     let broken_at = |lines: &[String]| verify(lines.concat().as_bytes(), None).unwrap_err();
 
+    let k = good
+        .iter()
+        .position(|l| l.contains("\"decision\":\"allow\""))
+        .unwrap();
     let mut edited = good.clone();
-    edited[2] = edited[2].replace("\"allow\"", "\"deny\"");
-    assert_ne!(edited[2], good[2]);
+    edited[k] = edited[k].replace("\"allow\"", "\"deny\"");
     let b = broken_at(&edited);
-    assert_eq!(b.record, 4, "{b}");
-    assert!(b.problem.contains("record 3 was changed"), "{b}");
+    assert_eq!(b.record, k as u64 + 2, "{b}");
+    assert!(
+        b.problem.contains(&format!("record {} was changed", k + 1)),
+        "{b}"
+    );
 
     let mut deleted = good.clone();
     deleted.remove(3);
@@ -212,7 +240,23 @@ fn signed_summaries_prove_the_log_is_this_hosts() {
         .filter(|l| !l.contains("\"signature\""))
         .cloned()
         .collect();
-    let renumbered = rechain(&unsigned, |i, r| r["seq"] = Value::from(i as u64 + 1));
+    // The forger renumbers every record and every reference to one.
+    let new_seq: std::collections::HashMap<u64, u64> = unsigned
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let r: Value = serde_json::from_str(l).unwrap();
+            (r["seq"].as_u64().unwrap(), i as u64 + 1)
+        })
+        .collect();
+    let renumbered = rechain(&unsigned, |i, r| {
+        r["seq"] = Value::from(i as u64 + 1);
+        if let Some(d) = r.get_mut("decisions").and_then(Value::as_array_mut) {
+            for s in d {
+                *s = Value::from(new_seq[&s.as_u64().unwrap()]);
+            }
+        }
+    });
     let forged = sb.path("forged.jsonl");
     std::fs::write(&forged, renumbered.concat()).unwrap();
     assert!(

@@ -394,6 +394,23 @@ impl Authorizer {
         self
     }
 
+    /// A host call starts: the previous call's decisions get their outcome in the audit log.
+    /// A failure to write it is logged; the next decision's write reports the log's state.
+    pub fn host_call_starts(&self) {
+        if let Some(audit) = &self.audit
+            && let Err(e) = audit.settle()
+        {
+            tracing::error!(target: "wrex::audit", "{e}: an operation's outcome is missing");
+        }
+    }
+
+    /// The host call in progress failed with `message`.
+    pub fn host_call_failed(&self, message: &str) {
+        if let Some(audit) = &self.audit {
+            audit.call_failed(message);
+        }
+    }
+
     /// Records every decision in `audit` before it is returned; a decision that cannot be
     /// recorded is a deny.
     pub fn with_audit(mut self, audit: Option<Arc<crate::audit::AuditRun>>) -> Self {

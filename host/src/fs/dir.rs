@@ -77,7 +77,7 @@ impl wit::HostDir for FsView<'_> {
     /// `open` on `Dir(path)`; `create` on `Dir(path)` with `create`, and on every missing
     /// directory the walk creates; `open` on the resolved `Dir` when a symlink was followed.
     fn open(&mut self, path: String, options: wit::OpenDirOptions) -> FsResult<Resource<DirRes>> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let path = normalize_absolute(&path)?;
         let granted = self.authorize(Open, FsResource::Dir(path.clone()))?;
         let create = if options.create {
@@ -100,7 +100,7 @@ impl wit::HostDir for FsView<'_> {
     }
 
     fn path(&mut self, dir: Resource<DirRes>) -> wasmtime::Result<String> {
-        self.meter.host_call()?;
+        self.host_call()?;
         Ok(self.table.get(&dir)?.path.clone())
     }
 
@@ -114,7 +114,7 @@ impl wit::HostDir for FsView<'_> {
         name: String,
         options: wit::OpenFileOptions,
     ) -> FsResult<Resource<FileRes>> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let res = self.open_file_in(&dir, name, &options)?;
         self.push_handle(res)
     }
@@ -130,7 +130,7 @@ impl wit::HostDir for FsView<'_> {
         contents: Vec<u8>,
         permissions: Option<u32>,
     ) -> FsResult<Resource<FileRes>> {
-        self.meter.host_call()?;
+        self.host_call()?;
         validate_name(&name)?;
         // `replace_file` keeps only the permission bits (no set-id or sticky bit).
         let mode = permissions.unwrap_or(0o644);
@@ -169,7 +169,7 @@ impl wit::HostDir for FsView<'_> {
     ///
     /// `read` on the `Dir`.
     fn list_entries(&mut self, dir: Resource<DirRes>) -> FsResult<Vec<wit::DirEntry>> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let path = self.dir_path(&dir)?;
         self.authorize(Read, FsResource::Dir(path.clone()))?;
         let mut entries = read_entries(self.table.get(&dir)?.dir.as_fd(), &path, MAX_TREE_ENTRIES)?;
@@ -181,7 +181,7 @@ impl wit::HostDir for FsView<'_> {
     ///
     /// `stat` on the `Dir`.
     fn metadata(&mut self, dir: Resource<DirRes>) -> FsResult<wit::Metadata> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let path = self.dir_path(&dir)?;
         self.authorize(Stat, FsResource::Dir(path.clone()))?;
         metadata_of(self.table.get(&dir)?.dir.as_fd(), &path)
@@ -191,7 +191,7 @@ impl wit::HostDir for FsView<'_> {
     ///
     /// `create` on `Dir(dir/name)`.
     fn create_dir(&mut self, dir: Resource<DirRes>, name: String) -> FsResult<()> {
-        self.meter.host_call()?;
+        self.host_call()?;
         validate_name(&name)?;
         let path = join(&self.table.get(&dir)?.path, &name);
         let granted = self.authorize(Create, FsResource::Dir(path.clone()))?;
@@ -209,7 +209,7 @@ impl wit::HostDir for FsView<'_> {
     /// `delete` on the `Dir`; with `recursive`, `delete` on every entry below it (as `File` or
     /// `Dir`), all before anything is deleted.
     fn delete(&mut self, dir: Resource<DirRes>, recursive: bool) -> FsResult<()> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let path = self.dir_path(&dir)?;
         if self.table.get(&dir)?.parent.is_none() {
             return Err(FsError::invalid_argument("refusing to delete `/`".into()));
@@ -241,7 +241,7 @@ impl wit::HostDir for FsView<'_> {
         name: String,
         recursive: bool,
     ) -> FsResult<()> {
-        self.meter.host_call()?;
+        self.host_call()?;
         validate_name(&name)?;
         let path = join(&self.table.get(&dir)?.path, &name);
         let as_file = FsResource::File(path.clone());
@@ -269,7 +269,7 @@ impl wit::HostDir for FsView<'_> {
     ///
     /// `read` on the `Dir`.
     fn list_details(&mut self, dir: Resource<DirRes>) -> FsResult<Vec<wit::EntryDetails>> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let path = self.dir_path(&dir)?;
         self.authorize(Read, FsResource::Dir(path.clone()))?;
         let res = self.table.get(&dir)?;
@@ -292,7 +292,7 @@ impl wit::HostDir for FsView<'_> {
     ///
     /// `read` on `File(dir/name)`.
     fn read_link(&mut self, dir: Resource<DirRes>, name: String) -> FsResult<String> {
-        self.meter.host_call()?;
+        self.host_call()?;
         validate_name(&name)?;
         let path = join(&self.table.get(&dir)?.path, &name);
         self.authorize(Read, FsResource::File(path.clone()))?;
@@ -316,7 +316,7 @@ impl wit::HostDir for FsView<'_> {
         name: String,
         force: bool,
     ) -> FsResult<()> {
-        self.meter.host_call()?;
+        self.host_call()?;
         validate_name(&name)?;
         validate_link_target(&target)?;
         let path = join(&self.table.get(&dir)?.path, &name);
@@ -342,7 +342,7 @@ impl wit::HostDir for FsView<'_> {
         dir: Resource<DirRes>,
         name: String,
     ) -> FsResult<Resource<SymlinkRes>> {
-        self.meter.host_call()?;
+        self.host_call()?;
         validate_name(&name)?;
         let path = join(&self.table.get(&dir)?.path, &name);
         self.authorize(Open, FsResource::File(path.clone()))?;
@@ -371,7 +371,7 @@ impl wit::HostDir for FsView<'_> {
         mode: u32,
         recursive: bool,
     ) -> FsResult<()> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let mode = checked_mode(mode)?;
         self.change_dir(&dir, Chmod, |g| Change::Mode(mode, g), recursive)
     }
@@ -386,7 +386,7 @@ impl wit::HostDir for FsView<'_> {
         group: Option<String>,
         recursive: bool,
     ) -> FsResult<()> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let (uid, gid) = owner_ids(user.as_deref(), group.as_deref())?;
         self.change_dir(&dir, Chown, |g| Change::Owner(uid, gid, g), recursive)
     }
@@ -395,7 +395,7 @@ impl wit::HostDir for FsView<'_> {
     ///
     /// `create` on the `Dir`.
     fn set_modified(&mut self, dir: Resource<DirRes>, seconds: i64) -> FsResult<()> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let path = self.dir_path(&dir)?;
         let granted = self.authorize(Create, FsResource::Dir(path.clone()))?;
         set_mtime_fd(&granted, self.table.get(&dir)?.dir.as_fd(), seconds, &path)
@@ -411,7 +411,7 @@ impl wit::HostDir for FsView<'_> {
         dest: Resource<DirRes>,
         name: String,
     ) -> FsResult<Resource<DirRes>> {
-        self.meter.host_call()?;
+        self.host_call()?;
         validate_name(&name)?;
         let src_path = self.dir_path(&dir)?;
         let (from_dir, from_name) = match &self.table.get(&dir)?.parent {

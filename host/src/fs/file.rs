@@ -190,7 +190,7 @@ impl FsView<'_> {
 
 impl wit::HostFile for FsView<'_> {
     fn path(&mut self, file: Resource<FileRes>) -> wasmtime::Result<String> {
-        self.meter.host_call()?;
+        self.host_call()?;
         Ok(self.table.get(&file)?.path.clone())
     }
 
@@ -198,7 +198,7 @@ impl wit::HostFile for FsView<'_> {
     ///
     /// `read` on the `File`.
     fn read(&mut self, file: Resource<FileRes>, offset: u64, len: u32) -> FsResult<Vec<u8>> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let path = self.handle_path(&file, false)?;
         let granted = self.authorize(Read, FsResource::File(path.clone()))?;
         let want = len.min(MAX_READ_CHUNK) as usize;
@@ -211,7 +211,7 @@ impl wit::HostFile for FsView<'_> {
     ///
     /// `write` on the `File`.
     fn write(&mut self, file: Resource<FileRes>, contents: Vec<u8>) -> FsResult<Resource<FileRes>> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let path = self.handle_path(&file, true)?;
         let granted = self.authorize(Write, FsResource::File(path.clone()))?;
         self.meter.charge_write(contents.len())?;
@@ -238,7 +238,7 @@ impl wit::HostFile for FsView<'_> {
     ///
     /// `write` on the `File`.
     fn append(&mut self, file: Resource<FileRes>, contents: Vec<u8>) -> FsResult<()> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let path = self.handle_path(&file, true)?;
         let granted = self.authorize(Write, FsResource::File(path.clone()))?;
         self.single_link(&file, &path, "append to")?;
@@ -250,14 +250,14 @@ impl wit::HostFile for FsView<'_> {
     ///
     /// `stat` on the `File`.
     fn metadata(&mut self, file: Resource<FileRes>) -> FsResult<wit::Metadata> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let path = self.file_path(&file)?;
         self.authorize(Stat, FsResource::File(path.clone()))?;
         metadata_of(self.table.get(&file)?.file.as_fd(), &path)
     }
 
     fn entry(&mut self, file: Resource<FileRes>) -> FsResult<wit::DirEntry> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let res = self.table.get(&file)?;
         let st = fstat(res.file.as_fd(), &res.path)?;
         Ok(wit::DirEntry {
@@ -272,7 +272,7 @@ impl wit::HostFile for FsView<'_> {
     /// `delete` on the `File`; for a handle opened through a symlink, `delete` on the
     /// symlink, which is what is deleted (its target is kept, as Rex).
     fn delete(&mut self, file: Resource<FileRes>) -> FsResult<()> {
-        self.meter.host_call()?;
+        self.host_call()?;
         if let Some(link) = &self.table.get(&file)?.link {
             let granted = self.authorize(Delete, FsResource::File(link.path.clone()))?;
             link.ensure_unchanged()?;
@@ -289,7 +289,7 @@ impl wit::HostFile for FsView<'_> {
     ///
     /// `write` on the `File`.
     fn write_in_place(&mut self, file: Resource<FileRes>, contents: Vec<u8>) -> FsResult<()> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let path = self.handle_path(&file, true)?;
         let granted = self.authorize(Write, FsResource::File(path.clone()))?;
         self.single_link(&file, &path, "overwrite")?;
@@ -301,7 +301,7 @@ impl wit::HostFile for FsView<'_> {
     ///
     /// `write` on the `File`.
     fn set_len(&mut self, file: Resource<FileRes>, size: u64) -> FsResult<()> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let path = self.handle_path(&file, true)?;
         if i64::try_from(size).is_err() {
             return Err(FsError::invalid_argument(format!(
@@ -323,7 +323,7 @@ impl wit::HostFile for FsView<'_> {
     ///
     /// `write` on the `File`. The reserved bytes count against the run's bytes-written limit.
     fn allocate(&mut self, file: Resource<FileRes>, len: u64) -> FsResult<()> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let path = self.handle_path(&file, true)?;
         if len == 0 || i64::try_from(len).is_err() {
             return Err(FsError::invalid_argument(format!(
@@ -341,7 +341,7 @@ impl wit::HostFile for FsView<'_> {
     ///
     /// `chmod` on the `File`.
     fn set_permissions(&mut self, file: Resource<FileRes>, mode: u32) -> FsResult<()> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let mode = checked_mode(mode)?;
         let path = self.file_path(&file)?;
         let granted = self.authorize(Chmod, FsResource::File(path.clone()))?;
@@ -358,7 +358,7 @@ impl wit::HostFile for FsView<'_> {
         user: Option<String>,
         group: Option<String>,
     ) -> FsResult<()> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let (uid, gid) = owner_ids(user.as_deref(), group.as_deref())?;
         let path = self.file_path(&file)?;
         let granted = self.authorize(Chown, FsResource::File(path.clone()))?;
@@ -376,7 +376,7 @@ impl wit::HostFile for FsView<'_> {
     ///
     /// `write` on the `File`.
     fn set_modified(&mut self, file: Resource<FileRes>, seconds: i64) -> FsResult<()> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let path = self.file_path(&file)?;
         let granted = self.authorize(Write, FsResource::File(path.clone()))?;
         self.single_link(&file, &path, "set the modification time of")?;
@@ -398,7 +398,7 @@ impl wit::HostFile for FsView<'_> {
         force: bool,
         preserve: bool,
     ) -> FsResult<Resource<FileRes>> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let src_path = self.handle_path(&file, false)?;
         let dest_path = self.handle_path(&dest, true)?;
         self.authorize(Read, FsResource::File(src_path.clone()))?;
@@ -471,7 +471,7 @@ impl wit::HostFile for FsView<'_> {
         dest: Resource<DirRes>,
         name: String,
     ) -> FsResult<Resource<FileRes>> {
-        self.meter.host_call()?;
+        self.host_call()?;
         validate_name(&name)?;
         let src_path = self.file_path(&file)?;
         let (from_dir, from_name, readable, writable, src) = {
@@ -509,7 +509,7 @@ impl wit::HostFile for FsView<'_> {
     /// `redacted_read` on the `File`; `open` on the dictionary's directory and `open` and
     /// `read` on the dictionary file.
     fn read_redacted(&mut self, file: Resource<FileRes>) -> FsResult<String> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let path = self.handle_path(&file, false)?;
         let granted = self.authorize(RedactedRead, FsResource::File(path.clone()))?;
         let patterns = self.redaction_patterns()?;
@@ -542,7 +542,7 @@ impl wit::HostFile for FsView<'_> {
         kind: Option<String>,
         level: Option<String>,
     ) -> FsResult<()> {
-        self.meter.host_call()?;
+        self.host_call()?;
         validate_xattr_name(&name)?;
         let parts = [user, role, kind, level];
         validate_context_parts(&parts)?;

@@ -50,7 +50,7 @@ impl FsView<'_> {
 
 impl wit::HostSymlink for FsView<'_> {
     fn path(&mut self, link: Resource<SymlinkRes>) -> wasmtime::Result<String> {
-        self.meter.host_call()?;
+        self.host_call()?;
         Ok(self.table.get(&link)?.path.clone())
     }
 
@@ -58,7 +58,7 @@ impl wit::HostSymlink for FsView<'_> {
     ///
     /// `stat` on `File(link)`; the target is read only when `read` on it is permitted.
     fn metadata(&mut self, link: Resource<SymlinkRes>) -> FsResult<wit::Metadata> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let (dir, name, path) = self.symlink_checked(&link)?;
         self.authorize(Stat, FsResource::File(path.clone()))?;
         let resource = FsResource::File(path.clone());
@@ -80,7 +80,7 @@ impl wit::HostSymlink for FsView<'_> {
         user: Option<String>,
         group: Option<String>,
     ) -> FsResult<()> {
-        self.meter.host_call()?;
+        self.host_call()?;
         let (uid, gid) = owner_ids(user.as_deref(), group.as_deref())?;
         let (dir, name, path) = self.symlink_checked(&link)?;
         let granted = self.authorize(Chown, FsResource::File(path.clone()))?;

@@ -51,6 +51,7 @@ pub(crate) struct FsView<'a> {
 
 impl wit::Host for FsView<'_> {
     fn convert_error(&mut self, err: FsError) -> wasmtime::Result<wit::Error> {
+        self.authz.host_call_failed(&err.message());
         match err {
             FsError::Guest(e) => Ok(*e),
             FsError::Trap(t) => Err(t),
@@ -59,6 +60,13 @@ impl wit::Host for FsView<'_> {
 }
 
 impl FsView<'_> {
+    /// Counts a host call against the run's limits; the previous call's decisions get their
+    /// outcome in the audit log.
+    pub(crate) fn host_call(&mut self) -> wasmtime::Result<()> {
+        self.authz.host_call_starts();
+        self.meter.host_call()
+    }
+
     /// Gives the guest a handle, counted against the run's handle limit.
     pub(crate) fn push_handle<T: Send + 'static>(&mut self, res: T) -> FsResult<Resource<T>> {
         self.meter.open_handle()?;
