@@ -22,8 +22,9 @@
 //!   under the deadline, no set-id files, moves below a `forbid`, unforgeable denials, quotas.
 //! - `limits`: runaway scripts (time, memory, output, host calls) are stopped and the runtime
 //!   keeps serving.
-//! - `rex_fs`, `rex_commands`: Rex's own file-system tests (handle API; shell-style commands),
-//!   carried over in wrex's words.
+//! - `rex_case` (the table runner), `rex_handles`, `rex_links`, `rex_archives`, `rex_find`,
+//!   `rex_entries`, `rex_fs`, `rex_commands`: Rex's own file-system tests, carried over case by
+//!   case in wrex's words.
 //! - `tenants`: per-tenant roots keep concurrent tenants apart, even under a careless policy.
 //! - `soak` (ignored; `scripts/soak.sh`): 10,000 runs in one process, memory must stay flat.
 //! - `cli`: the built `wrex` binary: formats, exit codes, Rex flags, bad input files.
