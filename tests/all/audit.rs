@@ -203,22 +203,15 @@ fn signed_summaries_prove_the_log_is_this_hosts() {
     );
     let path = sb.path("audit.jsonl");
     let policy = sb.policy_file("rw");
-    let script_path = crate::util::fixture("scripts", "read_and_denied", "rhai");
-    let args_path = args_file(&sb);
     for _ in 0..2 {
-        let out = wrex_cli(&[
-            "run",
-            script_path.to_str().unwrap(),
-            "--policy",
-            policy.to_str().unwrap(),
-            "--args",
-            args_path.to_str().unwrap(),
+        let flags = [
             "--audit",
             path.to_str().unwrap(),
             "--audit-key",
             key.to_str().unwrap(),
-        ]);
-        assert!(out.status.success(), "{out:?}");
+        ];
+        let out = cli_run(&sb, "read_and_denied", &policy, &flags);
+        assert_eq!(out["status"], "SUCCESS", "{out}");
     }
     let verify_cli = |log: &Path, key: &Path| {
         wrex_cli(&[
@@ -289,19 +282,13 @@ fn a_killed_run_leaves_a_log_that_verifies() {
     let sb = Sandbox::new();
     let path = sb.path("audit.jsonl");
     let policy = sb.policy_file("rw");
-    let script_path = crate::util::fixture("scripts", "read_forever", "rhai");
-    let args_path = args_file(&sb);
     let mut child = Command::new(env!("CARGO_BIN_EXE_wrex"))
-        .args([
-            "run",
-            script_path.to_str().unwrap(),
-            "--policy",
-            policy.to_str().unwrap(),
-            "--args",
-            args_path.to_str().unwrap(),
-            "--audit",
-            path.to_str().unwrap(),
-        ])
+        .args(run_args(
+            &sb,
+            "read_forever",
+            &policy,
+            &["--audit", path.to_str().unwrap()],
+        ))
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -371,22 +358,12 @@ fn policies_see_on_whose_behalf_the_run_acts() {
     let sb = Sandbox::new();
     let policy = sb.policy_file("for_alice");
     let run = |chain: &str| {
-        let mut args = vec![
-            "run".to_string(),
-            crate::util::fixture("scripts", "cat_a", "rhai")
-                .to_str()
-                .unwrap()
-                .to_string(),
-            "--policy".into(),
-            policy.to_str().unwrap().into(),
-        ];
-        let args_path = args_file(&sb);
-        args.extend(["--args".into(), args_path.to_str().unwrap().into()]);
-        if !chain.is_empty() {
-            args.extend(["--on-behalf-of".into(), chain.into()]);
-        }
-        let out = wrex_cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
-        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+        let flags: &[&str] = if chain.is_empty() {
+            &[]
+        } else {
+            &["--on-behalf-of", chain]
+        };
+        cli_run(&sb, "cat_a", &policy, flags)
     };
     assert_eq!(run("alice,triage-agent")["status"], "SUCCESS");
     let denied = run("bob,triage-agent");
@@ -403,20 +380,26 @@ fn policies_see_on_whose_behalf_the_run_acts() {
     assert_eq!(bad.status.code(), Some(2), "{bad:?}");
 }
 
+/// `wrex run` arguments for `tests/scripts/audit/<name>.rhai` under `policy`, with `root`
+/// bound to the sandbox, then `flags`.
+fn run_args(sb: &Sandbox, name: &str, policy: &Path, flags: &[&str]) -> Vec<String> {
+    let script_path = crate::util::fixture("scripts", name, "rhai");
+    let mut args: Vec<String> = vec![
+        "run".into(),
+        script_path.to_str().unwrap().into(),
+        "--policy".into(),
+        policy.to_str().unwrap().into(),
+        "--args".into(),
+        args_file(sb).to_str().unwrap().into(),
+    ];
+    args.extend(flags.iter().map(|f| f.to_string()));
+    args
+}
+
 /// Runs `tests/scripts/audit/<name>.rhai` through the CLI with `flags`; the result JSON.
 fn cli_run(sb: &Sandbox, name: &str, policy: &Path, flags: &[&str]) -> Value {
-    let script_path = crate::util::fixture("scripts", name, "rhai");
-    let args_path = args_file(sb);
-    let mut args = vec![
-        "run",
-        script_path.to_str().unwrap(),
-        "--policy",
-        policy.to_str().unwrap(),
-        "--args",
-        args_path.to_str().unwrap(),
-    ];
-    args.extend_from_slice(flags);
-    let out = wrex_cli(&args);
+    let args = run_args(sb, name, policy, flags);
+    let out = wrex_cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
     serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{out:?}"))
 }
 
