@@ -127,3 +127,22 @@ fn policy_check_validates_and_warns() {
         "{text}"
     );
 }
+
+/// `wrex run` warns (on stderr) about an `@id` given to more than one policy.
+#[test]
+fn run_warns_about_duplicate_ids() {
+    let sb = Sandbox::new();
+    let policy = sb.policy_file("explain");
+    let script = crate::util::fixture("scripts", "cat_a", "rhai");
+    let out = wrex(&[
+        "run",
+        script.to_str().unwrap(),
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("@id(\"read-allowed\") names more than one policy"),
+        "{stderr}"
+    );
+}

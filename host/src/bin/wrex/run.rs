@@ -59,6 +59,12 @@ pub(crate) fn run(inputs: Inputs) -> anyhow::Result<ExitCode> {
             ));
         }
     };
+    for id in policy.duplicate_ids() {
+        tracing::warn!(
+            "policy {}: @id({id:?}) names more than one policy; denials and the audit log name policies by @id",
+            inputs.policy.display()
+        );
+    }
     let common = &inputs.common;
     let log_level = match std::env::var("LOG_LEVEL") {
         Ok(level) => match level.parse::<LogLevel>() {
