@@ -39,12 +39,7 @@ const MAX_LINE: usize = 1 << 20;
 
 /// SHA-256 of `bytes`, lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    hex(&Sha256::digest(bytes))
 }
 
 /// Why an audit log could not be opened or written.
@@ -328,7 +323,7 @@ pub fn new_run_id() -> String {
         let t = Timestamp::now().rfc3339();
         return sha256_hex(format!("{t}/{}", std::process::id()).as_bytes())[..32].to_string();
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&bytes)
 }
 
 /// One run's recorder: writes its decisions, then its summary.
@@ -707,24 +702,22 @@ pub fn suggest(logs: &[&[u8]], siblings: usize) -> Result<String, String> {
     );
     let mut n = 0;
     for ((principal, action), resources) in &asked {
+        /// A file-system resource's directory, the one an `in` permit would cover.
+        fn parent<'a>(ty: &str, id: &'a str) -> Option<&'a str> {
+            ty.starts_with("file_system::")
+                .then(|| crate::fs::cedar::parent_of(id))
+                .flatten()
+        }
         // Directories with many entries asked for: one `in` permit each.
-        let mut by_parent: BTreeMap<String, usize> = BTreeMap::new();
+        let mut by_parent: BTreeMap<&str, usize> = BTreeMap::new();
         for (ty, id) in resources {
-            if ty.starts_with("file_system::")
-                && let Some((parent, _)) = id.rsplit_once('/')
-            {
-                *by_parent
-                    .entry(if parent.is_empty() {
-                        "/".into()
-                    } else {
-                        parent.into()
-                    })
-                    .or_default() += 1;
+            if let Some(p) = parent(ty, id) {
+                *by_parent.entry(p).or_default() += 1;
             }
         }
-        let grouped: BTreeSet<&String> = by_parent
-            .iter()
-            .filter(|(_, count)| **count >= siblings.max(2))
+        let grouped: BTreeSet<&str> = by_parent
+            .into_iter()
+            .filter(|(_, count)| *count >= siblings.max(2))
             .map(|(p, _)| p)
             .collect();
         let mut permit = |scope: String| {
@@ -737,15 +730,9 @@ pub fn suggest(logs: &[&[u8]], siblings: usize) -> Result<String, String> {
             permit(format!("in file_system::Dir::{parent:?}"));
         }
         for (ty, id) in resources {
-            let parent = id
-                .rsplit_once('/')
-                .map(|(p, _)| if p.is_empty() { "/" } else { p });
-            if ty.starts_with("file_system::")
-                && parent.is_some_and(|p| grouped.iter().any(|g| g.as_str() == p))
-            {
-                continue;
+            if !parent(ty, id).is_some_and(|p| grouped.contains(p)) {
+                permit(format!("== {ty}::{id:?}"));
             }
-            permit(format!("== {ty}::{id:?}"));
         }
     }
     crate::authz::Policy::parse_named(&out, "suggested policy")

@@ -44,15 +44,10 @@ pub fn explain(
     let path = crate::fs::path::normalize_absolute(resource_uid.id().unescaped())
         .map_err(|e| format!("resource `{resource}`: {}", e.message()))?;
     let resource = FsResource::entry(is_dir, path);
-    let authorizer =
-        Authorizer::new(policy.clone(), principal, None).with_on_behalf_of(on_behalf_of);
-    let explained = authorizer.explain(namespace, &id, &resource, context);
-    if explained
-        .errors
-        .iter()
-        .any(|e| e.contains("the schema has no action"))
-    {
+    if policy.for_action(namespace, &id).is_none() {
         return Err(format!("action `{action}`: the schema has no such action"));
     }
-    Ok(explained)
+    let authorizer =
+        Authorizer::new(policy.clone(), principal, None).with_on_behalf_of(on_behalf_of);
+    Ok(authorizer.explain(namespace, &id, &resource, context))
 }

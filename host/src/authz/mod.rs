@@ -244,11 +244,35 @@ impl Denied {
     /// Rex's text of a denial, `Permission denied: <principal> unauthorized to perform
     /// <action> for <type>::<id>`, followed by why: ` (no permit matched)`.
     pub fn message(&self) -> String {
-        format!(
-            "Permission denied: {} unauthorized to perform {} for {}::{} ({})",
-            self.principal, self.action, self.resource_type, self.resource_id, self.reason
+        denial_text(
+            &self.principal,
+            &self.action,
+            &self.resource_type,
+            &self.resource_id,
+            &self.reason,
         )
     }
+}
+
+/// The text of a denial ([`Denied::message`]), from its parts.
+pub(crate) fn denial_text(
+    principal: &str,
+    action: &str,
+    resource_type: &str,
+    resource_id: &str,
+    reason: &str,
+) -> String {
+    format!(
+        "Permission denied: {principal} unauthorized to perform {action} for {resource_type}::{resource_id} ({reason})"
+    )
+}
+
+/// `"a", "b"`: policy ids as a denial or explanation names them.
+fn quoted(ids: &[String]) -> String {
+    ids.iter()
+        .map(|p| format!("{p:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The answer to one authorization question ([`Authorizer::explain`]).
@@ -331,27 +355,24 @@ struct Evaluated {
 impl Evaluated {
     /// Why a deny was decided, for the denial's message: the `forbid` policies that denied,
     /// "no permit matched", the built-in deny, or the first error.
+    /// Whether the built-in deny decided.
+    fn guarded(&self) -> bool {
+        self.policies.iter().any(|p| p == GUARD_POLICY_ID)
+    }
+
     fn reason(&self) -> String {
-        if self.policies.iter().any(|p| p == GUARD_POLICY_ID) {
+        if self.guarded() {
             return format!("the runtime's own state ({GUARD_POLICY_ID})");
         }
         if let Some(error) = self.errors.first() {
-            let mut error = error.clone();
-            if error.len() > 300 {
-                let mut cut = 300;
-                while !error.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                error.truncate(cut);
-                error.push('…');
-            }
-            return format!("a policy could not be evaluated: {error}");
+            let cut = error.floor_char_boundary(300);
+            let more = if cut < error.len() { "…" } else { "" };
+            return format!("a policy could not be evaluated: {}{more}", &error[..cut]);
         }
         if self.policies.is_empty() {
             return "no permit matched".into();
         }
-        let ids: Vec<String> = self.policies.iter().map(|p| format!("{p:?}")).collect();
-        format!("forbidden by policy {}", ids.join(", "))
+        format!("forbidden by policy {}", quoted(&self.policies))
     }
 
     fn error(message: String) -> Self {
@@ -501,7 +522,7 @@ impl Authorizer {
             decided.reason()
         };
         let action = format!("{}::Action::{:?}", A::NAMESPACE, A::ID);
-        let guarded = decided.policies.iter().any(|p| p == GUARD_POLICY_ID);
+        let guarded = decided.guarded();
         if guarded {
             let why = decided.errors.join("; ");
             tracing::warn!(target: "wrex::authz", action = %action, resource = %resource, "built-in deny: {why}");
@@ -581,8 +602,7 @@ impl Authorizer {
         Explanation {
             allowed: decided.allowed,
             reason: if decided.allowed {
-                let ids: Vec<String> = decided.policies.iter().map(|p| format!("{p:?}")).collect();
-                format!("permitted by policy {}", ids.join(", "))
+                format!("permitted by policy {}", quoted(&decided.policies))
             } else {
                 decided.reason()
             },

@@ -152,7 +152,7 @@ impl authz::Resource for FsResource {
 }
 
 /// The parent directory of an absolute, normalized path (`None` for `/`).
-fn parent_of(path: &str) -> Option<&str> {
+pub(crate) fn parent_of(path: &str) -> Option<&str> {
     match path.rfind('/') {
         _ if path == "/" => None,
         Some(0) => Some("/"),

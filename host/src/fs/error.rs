@@ -27,9 +27,12 @@ impl FsError {
         match self {
             Self::Trap(t) => t.to_string(),
             Self::Guest(g) => match &**g {
-                wit::Error::AccessDenied(d) => format!(
-                    "Permission denied: {} unauthorized to perform {} for {}::{} ({})",
-                    d.principal, d.action, d.resource_type, d.resource_id, d.reason
+                wit::Error::AccessDenied(d) => crate::authz::denial_text(
+                    &d.principal,
+                    &d.action,
+                    &d.resource_type,
+                    &d.resource_id,
+                    &d.reason,
                 ),
                 wit::Error::InvalidPath(m)
                 | wit::Error::InvalidArgument(m)

@@ -76,26 +76,30 @@ pub(crate) enum Command {
     /// Answer one authorization question without running a script: would the policy allow
     /// ACTION on RESOURCE, and by which policy (or why not)? Exit status 0: allowed; 1:
     /// denied; 2: bad input.
-    Explain {
-        /// Cedar policy file.
-        #[arg(long, value_name = "FILE")]
-        policy: PathBuf,
-        /// The action's UID, e.g. `file_system::Action::"read"`.
-        #[arg(long)]
-        action: String,
-        /// The resource's UID, e.g. `file_system::File::"/var/log/syslog"`.
-        #[arg(long)]
-        resource: String,
-        /// Cedar principal id; defaults to the OS user running wrex.
-        #[arg(long, value_name = "NAME")]
-        principal: Option<String>,
-        /// The parties the run would act for, as `wrex run --on-behalf-of`.
-        #[arg(long, value_name = "PARTY,…", value_delimiter = ',', value_parser = party)]
-        on_behalf_of: Vec<String>,
-        /// The request context as a JSON object, e.g. `{"destination": {…}}` for `move`.
-        #[arg(long, value_name = "JSON")]
-        context: Option<String>,
-    },
+    Explain(Question),
+}
+
+/// `wrex explain`'s question.
+#[derive(Args, Debug)]
+pub(crate) struct Question {
+    /// Cedar policy file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: PathBuf,
+    /// The action's UID, e.g. `file_system::Action::"read"`.
+    #[arg(long)]
+    pub(crate) action: String,
+    /// The resource's UID, e.g. `file_system::File::"/var/log/syslog"`.
+    #[arg(long)]
+    pub(crate) resource: String,
+    /// Cedar principal id; defaults to the OS user running wrex.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) principal: Option<String>,
+    /// The parties the run would act for, as `wrex run --on-behalf-of`.
+    #[arg(long, value_name = "PARTY,…", value_delimiter = ',', value_parser = party)]
+    pub(crate) on_behalf_of: Vec<String>,
+    /// The request context as a JSON object, e.g. `{"destination": {…}}` for `move`.
+    #[arg(long, value_name = "JSON")]
+    pub(crate) context: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

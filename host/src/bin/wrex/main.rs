@@ -57,23 +57,7 @@ fn main() -> ExitCode {
         Some(Command::Policy {
             command: PolicyCommand::Suggest { logs, siblings },
         }) => return policy::suggest(&logs, siblings),
-        Some(Command::Explain {
-            policy,
-            action,
-            resource,
-            principal,
-            on_behalf_of,
-            context,
-        }) => {
-            return policy::explain(&policy::Question {
-                policy,
-                action,
-                resource,
-                principal,
-                on_behalf_of,
-                context,
-            });
-        }
+        Some(Command::Explain(question)) => return policy::explain(&question),
         Some(Command::Run {
             script,
             policy,

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use wrex::Policy;
 
+use crate::flags::Question;
 use crate::input::read_input;
 
 /// Reads and parses a policy file; prints why not and returns `None` if it cannot.
@@ -40,15 +41,6 @@ pub(crate) fn check(path: &Path) -> ExitCode {
         policy.len()
     );
     ExitCode::SUCCESS
-}
-
-pub(crate) struct Question {
-    pub(crate) policy: PathBuf,
-    pub(crate) action: String,
-    pub(crate) resource: String,
-    pub(crate) principal: Option<String>,
-    pub(crate) on_behalf_of: Vec<String>,
-    pub(crate) context: Option<String>,
 }
 
 pub(crate) fn explain(q: &Question) -> ExitCode {
