@@ -396,6 +396,17 @@ fn run_args(sb: &Sandbox, name: &str, policy: &Path, flags: &[&str]) -> Vec<Stri
     args
 }
 
+/// The result JSON is an access denial whose message names `needle`.
+#[track_caller]
+fn assert_denied_naming(out: &Value, needle: &str) {
+    assert_eq!(
+        out["error"]["error_type"], "ACCESS_DENIED_EXCEPTION",
+        "{out}"
+    );
+    let message = out["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(needle), "{out}");
+}
+
 /// Runs `tests/scripts/audit/<name>.rhai` through the CLI with `flags`; the result JSON.
 fn cli_run(sb: &Sandbox, name: &str, policy: &Path, flags: &[&str]) -> Value {
     let args = run_args(sb, name, policy, flags);
@@ -455,17 +466,7 @@ fn report_only_then_suggest_gives_a_least_privilege_policy() {
     );
 
     let out = cli_run(&sb, "task_plus", &policy, &[]);
-    assert_eq!(
-        out["error"]["error_type"], "ACCESS_DENIED_EXCEPTION",
-        "{out}"
-    );
-    assert!(
-        out["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("extra.txt"),
-        "{out}"
-    );
+    assert_denied_naming(&out, "extra.txt");
 }
 
 /// Without `--permissive-allow-writes`, report-only lets reads through but still applies a
@@ -481,17 +482,7 @@ fn report_only_still_applies_denied_writes_and_the_built_in_deny() {
         &none,
         &["--audit", log.to_str().unwrap(), "--permissive"],
     );
-    assert_eq!(
-        out["error"]["error_type"], "ACCESS_DENIED_EXCEPTION",
-        "{out}"
-    );
-    assert!(
-        out["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("report.txt"),
-        "{out}"
-    );
+    assert_denied_naming(&out, "report.txt");
     let seen = decisions(&log);
     assert!(seen.iter().any(|d| d == "would_deny"), "{seen:?}");
     assert_eq!(seen.last().map(String::as_str), Some("deny"), "{seen:?}");

@@ -1,5 +1,6 @@
 //! Rex's tests of `DirEntry`, `EntryType` and `Metadata` (`rhai-safe-io/tests/dir_entry.rs` in
-//! the Rex repository), one [`Case`] per Rex test, named by it. The runner is `rex_case.rs`.
+//! the Rex repository, and `safe_io.rs`'s listing and metadata tests), one [`Case`] per Rex
+//! test, named by it. The runner is `rex_case.rs`.
 
 use std::os::unix::fs::MetadataExt;
 
@@ -259,4 +260,75 @@ fn special_entry_types_as_rex() {
         assert!(out.is_success(), "{}: {out:#?}", case.rex);
         assert_eq!(out.output, want, "{}", case.rex);
     }
+}
+
+#[test]
+fn listing_and_metadata_as_rex() {
+    const THREE: &[(&str, &[u8])] = &[
+        ("file1.txt", b"file1 content"),
+        ("file2.txt", b"file2 content"),
+        ("subdir/", b""),
+    ];
+    const ONE: &[(&str, &[u8])] = &[("metadata_test.txt", b"test content for metadata")];
+    run_all(&[
+        Case {
+            rex: "test_list_entries_success",
+            files: THREE,
+            source: "let e = open_dir(t).list_entries();\n\
+                     `${e.len()} ${e.contains(\"file1.txt\")} ${e.contains(\"file2.txt\")} ${e.contains(\"subdir\")} \
+                     ${e[\"file1.txt\"].type()} ${e[\"file2.txt\"].type()} ${e[\"subdir\"].type()} \
+                     ${e[\"file1.txt\"].inode} ${e[\"subdir\"].inode}`",
+            policy: Pol::Only(&["open", "read"]),
+            want: Want::OutWith(|out, t| {
+                let ino = |name: &str| std::fs::metadata(format!("{t}/{name}")).unwrap().ino();
+                out == format!(
+                    "3 true true true File File Dir {} {}",
+                    ino("file1.txt"),
+                    ino("subdir")
+                )
+            }),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_list_entries_unauthorized",
+            files: THREE,
+            source: "open_dir(t).list_entries()",
+            policy: Pol::Forbid("read", "in file_system::Dir::\"{{t}}\""),
+            want: Want::Denied("read"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_file_metadata_success",
+            files: ONE,
+            source: "open_dir(t).open_file(\"metadata_test.txt\", OpenFileOptions().read(true).build()).metadata().file_size()",
+            policy: Pol::Only(&["open", "read", "stat"]),
+            want: Want::Out("25"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_file_metadata_unauthorized",
+            files: ONE,
+            source: "open_dir(t).open_file(\"metadata_test.txt\", OpenFileOptions().read(true).build()).metadata()",
+            policy: Pol::Forbid(
+                "stat",
+                "is file_system::File in file_system::Dir::\"{{t}}\"",
+            ),
+            want: Want::Denied("stat"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_dir_metadata_success",
+            source: "(open_dir(t).metadata().permissions() & 0o40000) != 0",
+            policy: Pol::Only(&["open", "read", "stat"]),
+            want: Want::Out("true"),
+            ..Case::default()
+        },
+        Case {
+            rex: "test_dir_metadata_unauthorized",
+            source: "open_dir(t).metadata()",
+            policy: Pol::Forbid("stat", "is file_system::Dir in file_system::Dir::\"{{t}}\""),
+            want: Want::Denied("stat"),
+            ..Case::default()
+        },
+    ]);
 }
