@@ -301,6 +301,8 @@ pub struct RunInfo {
     pub principal: String,
     /// The parties the run acts for, the first one first.
     pub on_behalf_of: Vec<String>,
+    /// What the run is for.
+    pub purpose: Option<String>,
 }
 
 impl RunInfo {
@@ -311,6 +313,9 @@ impl RunInfo {
         m.insert("policy_sha256".into(), json!(self.policy_sha256));
         m.insert("principal".into(), json!(self.principal));
         m.insert("on_behalf_of".into(), json!(self.on_behalf_of));
+        if let Some(purpose) = &self.purpose {
+            m.insert("purpose".into(), json!(purpose));
+        }
         m
     }
 }
@@ -411,8 +416,14 @@ impl AuditRun {
         Ok(())
     }
 
-    /// Writes the run's `run_end` summary: its decisions counted, and how it ended.
-    pub fn finish(&self, status: &str, error_type: Option<&str>) -> Result<(), AuditError> {
+    /// Writes the run's `run_end` summary: its decisions counted, how it ended, and the
+    /// labels of the data it read and wrote.
+    pub fn finish(
+        &self,
+        status: &str,
+        error_type: Option<&str>,
+        lineage: &crate::labels::Lineage,
+    ) -> Result<(), AuditError> {
         self.settle()?;
         let mut record = self.run.fields();
         let allowed = self.allowed.load(Ordering::Relaxed);
@@ -426,6 +437,7 @@ impl AuditRun {
         record.insert("would_deny".into(), json!(would_deny));
         record.insert("status".into(), json!(status));
         record.insert("error_type".into(), json!(error_type));
+        record.insert("lineage".into(), json!(lineage));
         let (seq, hash) = self.log.append(record)?;
         if let Some(key) = &self.log.key {
             let mut signed = serde_json::Map::new();

@@ -7,6 +7,7 @@ mod bindings;
 mod cache;
 pub mod explain;
 pub mod fs;
+pub mod labels;
 pub mod limits;
 pub mod log;
 pub mod outcome;
@@ -17,7 +18,10 @@ pub use args::{ArgValue, ArgsError, Scalar, ScriptArgs};
 pub use authz::{Decision, DecisionObserver, Enforcement, Explanation, Policy, PolicyError};
 pub use cache::guest_component_bytes;
 pub use fs::{DEFAULT_REDACTION_DICTIONARY, FsConfig};
+pub use labels::{LabelFile, Lineage};
 pub use limits::Limits;
 pub use log::LogLevel;
 pub use outcome::{ErrorType, RunOutcome, Status};
-pub use runtime::{Job, Runtime, RuntimeError, RuntimeOptions, current_user};
+pub use runtime::{
+    Job, MAX_PURPOSE_BYTES, Runtime, RuntimeError, RuntimeOptions, check_purpose, current_user,
+};

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::labels::Lineage;
 use crate::log::LogEntry;
 use crate::time::Timestamp;
 
@@ -129,6 +130,10 @@ pub struct RunOutcome {
     /// Absent only for errors before the script ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logs: Option<Vec<LogEntry>>,
+    /// The labels of the data the script read and wrote (wrex's addition; absent when it
+    /// touched no labelled data, so the result is Rex's).
+    #[serde(skip_serializing_if = "Lineage::is_empty")]
+    pub lineage: Lineage,
 }
 
 impl RunOutcome {
@@ -141,6 +146,7 @@ impl RunOutcome {
             alarms,
             metrics: None,
             logs: None,
+            lineage: Lineage::default(),
         }
     }
 

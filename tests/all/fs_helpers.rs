@@ -252,30 +252,30 @@ fn set_extended_attr_merges_the_context_and_is_authorized_with_its_name() {
     };
     let file = sb.path("allowed/a.txt");
     let out = set(
-        r#".name("user.wrex.ok").selinux_user("u").selinux_role("r").selinux_type("t")"#,
+        r#".name("user.test.ok").selinux_user("u").selinux_role("r").selinux_type("t")"#,
         "xattr_named",
     );
     if message(&out).contains("not supported") {
         eprintln!("user xattrs unsupported here; checking denials only");
     } else {
         assert_success(&out);
-        assert_eq!(xattr(&file, "user.wrex.ok").as_deref(), Some("u:r:t"));
+        assert_eq!(xattr(&file, "user.test.ok").as_deref(), Some("u:r:t"));
         let out = set(
-            r#".name("user.wrex.ok").selinux_level("s0")"#,
+            r#".name("user.test.ok").selinux_level("s0")"#,
             "xattr_named",
         );
         assert_success(&out);
-        assert_eq!(xattr(&file, "user.wrex.ok").as_deref(), Some("u:r:t:s0"));
+        assert_eq!(xattr(&file, "user.test.ok").as_deref(), Some("u:r:t:s0"));
     }
     // Another attribute name: denied by the `xattr` context condition, nothing set.
     let out = set(
-        r#".name("user.wrex.other").selinux_user("u").selinux_role("r").selinux_type("t")"#,
+        r#".name("user.test.other").selinux_user("u").selinux_role("r").selinux_type("t")"#,
         "xattr_named",
     );
     assert_denied(&out, "set_x_attr", &format!("{}/allowed/a.txt", sb.root));
-    assert_eq!(xattr(&file, "user.wrex.other"), None);
+    assert_eq!(xattr(&file, "user.test.other"), None);
     // Bad input.
-    let out = set(r#".name("user.wrex.new").selinux_type("t")"#, "rw");
+    let out = set(r#".name("user.test.new").selinux_type("t")"#, "rw");
     assert!(
         message(&out).contains("give selinux_user, selinux_role and selinux_type"),
         "{}",

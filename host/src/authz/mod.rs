@@ -24,6 +24,8 @@ use cedar_policy::{
 };
 use serde_json::{Map, Value};
 
+use crate::labels::{Labels, Lineage, label_name};
+
 /// A request context: a JSON object of the attributes the action's schema context declares
 /// (validated against it when the request is built). The run's `on_behalf_of` is added by the
 /// authorizer.
@@ -97,6 +99,21 @@ pub trait Guard: Send + Sync {
 
 /// The policy id a decision by a [`Guard`] reports.
 pub const GUARD_POLICY_ID: &str = "wrex::runtime-state";
+
+/// The policy id a denial for an exhausted read budget reports.
+pub const BUDGET_POLICY_ID: &str = "wrex::read-budget";
+
+/// Where a run's data labels come from (see [`crate::labels`]).
+pub trait LabelSource: Send + Sync {
+    /// The labels of `type_name::"id"`: its own and those it inherits from the directories
+    /// above it. An error makes every request about the resource a deny.
+    fn labels(&self, type_name: &str, id: &str) -> Result<Labels, String>;
+    /// The read budget of the label `key:value`, in bytes per run, if one applies.
+    fn budget(&self, key: &str, value: &str) -> Option<u64>;
+    /// Forgets what it cached: called after a `move` or `delete` is granted, which can put
+    /// other data (and labels) at a path already asked about.
+    fn forget(&self);
+}
 
 /// One authorization decision, as handed to a [`DecisionObserver`].
 #[derive(Debug, Clone)]
@@ -321,12 +338,22 @@ pub struct Authorizer {
     audit: Option<Arc<crate::audit::AuditRun>>,
     /// Whether denies are applied or only reported.
     enforcement: Enforcement,
+    /// The run's data labels, when any can exist.
+    labels: Option<Arc<dyn LabelSource>>,
+    /// The labels of what the run read and wrote, and the bytes it read of each.
+    lineage: Mutex<Lineage>,
+    /// Set when a granted `move` or `delete` may have put other data at a path whose labels
+    /// are cached: the caches are dropped when the next host call starts.
+    labels_stale: std::sync::atomic::AtomicBool,
+    /// What the run is for (`context.purpose`).
+    purpose: Option<String>,
 }
 
 /// Entity stores by resource, with a bound on their size.
 #[derive(Default)]
 struct EntityCache {
-    stores: HashMap<EntityUid, Entities>,
+    /// A resource's entities, and its labels (also on the resource entity, as tags).
+    stores: HashMap<EntityUid, (Entities, Arc<Labels>)>,
     /// An upper bound of the bytes the stores hold (ids and attributes).
     bytes: usize,
 }
@@ -350,19 +377,26 @@ struct Evaluated {
     allowed: bool,
     policies: Vec<String>,
     errors: Vec<String>,
+    /// The resource's labels.
+    labels: Arc<Labels>,
 }
 
 impl Evaluated {
-    /// Why a deny was decided, for the denial's message: the `forbid` policies that denied,
-    /// "no permit matched", the built-in deny, or the first error.
     /// Whether the built-in deny decided.
     fn guarded(&self) -> bool {
         self.policies.iter().any(|p| p == GUARD_POLICY_ID)
     }
 
+    /// Why a deny was decided, for the denial's message: the `forbid` policies that denied,
+    /// "no permit matched", the built-in deny, an exhausted read budget, or the first error.
     fn reason(&self) -> String {
         if self.guarded() {
             return format!("the runtime's own state ({GUARD_POLICY_ID})");
+        }
+        if self.policies.iter().any(|p| p == BUDGET_POLICY_ID)
+            && let Some(why) = self.errors.first()
+        {
+            return why.clone();
         }
         if let Some(error) = self.errors.first() {
             let cut = error.floor_char_boundary(300);
@@ -380,6 +414,7 @@ impl Evaluated {
             allowed: false,
             policies: vec![],
             errors: vec![message],
+            labels: Arc::default(),
         }
     }
 }
@@ -404,7 +439,29 @@ impl Authorizer {
             on_behalf_of: None,
             audit: None,
             enforcement: Enforcement::Enforce,
+            labels: None,
+            lineage: Mutex::new(Lineage::default()),
+            labels_stale: std::sync::atomic::AtomicBool::new(false),
+            purpose: None,
         }
+    }
+
+    /// Resources carry their data labels as Cedar tags; reads and writes of labelled data are
+    /// recorded in the run's lineage, and reads are charged to the labels' budgets.
+    pub fn with_labels(mut self, labels: Option<Arc<dyn LabelSource>>) -> Self {
+        self.labels = labels;
+        self
+    }
+
+    /// Every request carries `purpose` (what the run is for).
+    pub fn with_purpose(mut self, purpose: Option<String>) -> Self {
+        self.purpose = purpose;
+        self
+    }
+
+    /// The labels of the data the run read and wrote so far.
+    pub fn lineage(&self) -> Lineage {
+        self.lineage.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
     /// Report-only mode: denies the mode covers are recorded (as would-have-denied, with the
@@ -418,6 +475,9 @@ impl Authorizer {
     /// A host call starts: the previous call's decisions get their outcome in the audit log.
     /// A failure to write it is logged; the next decision's write reports the log's state.
     pub fn host_call_starts(&self) {
+        if self.labels_stale.swap(false, Ordering::Relaxed) {
+            self.forget_labels();
+        }
         if let Some(audit) = &self.audit
             && let Err(e) = audit.settle()
         {
@@ -516,20 +576,137 @@ impl Authorizer {
     ) -> Result<Granted<A>, Denied> {
         let context = self.full_context(context);
         let decided = self.evaluate(A::NAMESPACE, A::ID, resource, &context);
+        let labels = decided.labels.clone();
+        self.conclude(A::NAMESPACE, A::ID, resource, context, decided)?;
+        self.flows(A::NAMESPACE, A::ID, &labels);
+        Ok(Granted(PhantomData))
+    }
+
+    /// Charges `bytes` of `resource`'s contents, just read for action `A` (which was granted),
+    /// to the read budgets of its labels. A read that would take a label past its budget is
+    /// denied (policy id [`BUDGET_POLICY_ID`], the label named in the reason), and recorded
+    /// like any decision; report-only mode reports it and lets the read through.
+    pub fn charge_read<A: Action>(
+        &self,
+        _action: A,
+        resource: &A::Resource,
+        bytes: u64,
+    ) -> Result<(), Denied> {
+        let Some(source) = &self.labels else {
+            return Ok(());
+        };
+        if bytes == 0 {
+            return Ok(());
+        }
+        let labels = match self.with_store(resource, |_, labels| labels.clone()) {
+            Ok(labels) => labels,
+            Err(e) => {
+                let decided = Evaluated::error(e);
+                let context = self.full_context(RequestContext::new());
+                return self.conclude(A::NAMESPACE, A::ID, resource, context, decided);
+            }
+        };
+        if labels.is_empty() {
+            return Ok(());
+        }
+        let over = {
+            let lineage = self.lineage.lock().unwrap_or_else(|e| e.into_inner());
+            labels.iter().find_map(|(key, value)| {
+                let budget = source.budget(key, value)?;
+                let name = label_name(key, value);
+                let spent = lineage.read_bytes.get(&name).copied().unwrap_or(0);
+                (spent.saturating_add(bytes) > budget).then_some((name, budget, spent))
+            })
+        };
+        if let Some((name, budget, spent)) = over {
+            let why = format!(
+                "the read budget of label {name:?} is exhausted: {spent} of its {budget} bytes per run read, and this read is {bytes} more"
+            );
+            let decided = Evaluated {
+                allowed: false,
+                policies: vec![BUDGET_POLICY_ID.to_string()],
+                errors: vec![why],
+                labels: labels.clone(),
+            };
+            let context = self.full_context(RequestContext::new());
+            self.conclude(A::NAMESPACE, A::ID, resource, context, decided)?;
+        }
+        let mut lineage = self.lineage.lock().unwrap_or_else(|e| e.into_inner());
+        for (key, value) in labels.iter() {
+            *lineage
+                .read_bytes
+                .entry(label_name(key, value))
+                .or_default() += bytes;
+        }
+        Ok(())
+    }
+
+    /// Records the labels of data that flowed: read (`read`, `redacted_read`) or written
+    /// (`write`, `create`) under a granted action; marks the label caches stale after a
+    /// `move` or `delete`.
+    fn flows(&self, namespace: &str, id: &str, labels: &Labels) {
+        if self.labels.is_none() || namespace != crate::fs::cedar::NAMESPACE {
+            return;
+        }
+        let (read, written) = match id {
+            "read" | "redacted_read" => (true, false),
+            "write" | "create" => (false, true),
+            "move" | "delete" => {
+                self.labels_stale.store(true, Ordering::Relaxed);
+                return;
+            }
+            _ => return,
+        };
+        if labels.is_empty() {
+            return;
+        }
+        let mut lineage = self.lineage.lock().unwrap_or_else(|e| e.into_inner());
+        for (key, value) in labels {
+            let name = label_name(key, value);
+            if read {
+                lineage.read.insert(name);
+            } else if written {
+                lineage.written.insert(name);
+            }
+        }
+    }
+
+    /// Drops every cached label (and the entity stores that carry them as tags).
+    fn forget_labels(&self) {
+        if let Some(source) = &self.labels {
+            source.forget();
+        }
+        if let Ok(mut cache) = self.entities.lock() {
+            cache.stores.clear();
+            cache.bytes = 0;
+        }
+    }
+
+    /// Applies what `decided` says about `namespace::Action::"id"` on `resource`: logs it,
+    /// records it in the audit log (a decision that cannot be recorded is a deny) and shows
+    /// it to the observer; a deny (unless report-only mode lets it through) is counted,
+    /// recorded and returned.
+    fn conclude(
+        &self,
+        namespace: &str,
+        id: &str,
+        resource: &dyn Resource,
+        context: RequestContext,
+        decided: Evaluated,
+    ) -> Result<(), Denied> {
         let mut reason = if decided.allowed {
             String::new()
         } else {
             decided.reason()
         };
-        let action = format!("{}::Action::{:?}", A::NAMESPACE, A::ID);
+        let action = format!("{namespace}::Action::{id:?}");
         let guarded = decided.guarded();
         if guarded {
             let why = decided.errors.join("; ");
             tracing::warn!(target: "wrex::authz", action = %action, resource = %resource, "built-in deny: {why}");
         }
         // Report-only: a deny the mode covers is recorded, and the operation proceeds.
-        let reported =
-            !decided.allowed && !guarded && self.enforcement.reports(A::NAMESPACE, A::ID);
+        let reported = !decided.allowed && !guarded && self.enforcement.reports(namespace, id);
         if reported {
             tracing::warn!(target: "wrex::authz", action = %action, resource = %resource, "report-only: would have denied ({reason})");
         }
@@ -573,7 +750,7 @@ impl Authorizer {
             "authorization decision"
         );
         if proceeds {
-            Ok(Granted(PhantomData))
+            Ok(())
         } else {
             self.denials.fetch_add(1, Ordering::Relaxed);
             Err(self.record(Denied {
@@ -620,10 +797,20 @@ impl Authorizer {
             .allowed
     }
 
-    /// `context` with the run's `on_behalf_of` added.
+    /// `context` with the run's `on_behalf_of`, `purpose` and (once it read or wrote
+    /// labelled data) `lineage` added.
     fn full_context(&self, mut context: RequestContext) -> RequestContext {
         if let Some(on_behalf_of) = &self.on_behalf_of {
             context.insert("on_behalf_of".into(), on_behalf_of.clone());
+        }
+        if let Some(purpose) = &self.purpose {
+            context.insert("purpose".into(), Value::String(purpose.clone()));
+        }
+        if self.labels.is_some()
+            && let Ok(lineage) = self.lineage.lock()
+            && !lineage.is_empty()
+        {
+            context.insert("lineage".into(), lineage.context());
         }
         context
     }
@@ -644,6 +831,7 @@ impl Authorizer {
                 allowed: false,
                 policies: vec![GUARD_POLICY_ID.to_string()],
                 errors: vec![why],
+                labels: Arc::default(),
             };
         }
         let Some((action_uid, policies)) = self.policy.for_action(namespace, id) else {
@@ -662,41 +850,28 @@ impl Authorizer {
                 Err(e) => return Evaluated::error(format!("invalid context: {e}")),
             }
         };
-        let resource_uid = resource.uid();
         let request = match Request::new(
             self.principal_uid.clone(),
             action_uid.clone(),
-            resource_uid.clone(),
+            resource.uid(),
             context,
             Some(schema()),
         ) {
             Ok(r) => r,
             Err(e) => return Evaluated::error(format!("invalid request: {e}")),
         };
-        let Ok(mut cache) = self.entities.lock() else {
-            return Evaluated::error("entity cache poisoned".into());
-        };
-        if !cache.stores.contains_key(&resource_uid) {
-            let built = resource.entities(self.policy.referenced());
-            // Each entity holds an id and a `path` no longer than the resource's own.
-            let bytes = built.len() * (2 * resource.id().len() + 64);
-            let entities = match Entities::from_entities(built, Some(schema())) {
-                Ok(e) => e,
-                Err(e) => return Evaluated::error(format!("invalid entities: {e}")),
-            };
-            if cache.bytes + bytes > MAX_CACHED_ENTITY_BYTES {
-                cache.stores.clear();
-                cache.bytes = 0;
-            }
-            cache.bytes += bytes;
-            cache.stores.insert(resource_uid.clone(), entities);
-        }
-        let Some(entities) = cache.stores.get(&resource_uid) else {
-            return Evaluated::error("entity cache miss".into());
-        };
         // Only the policies whose action scope can match: the same decision, without
         // evaluating policies about other actions.
-        let response = self.cedar.is_authorized(&request, policies, entities);
+        let answer = self.with_store(resource, |entities, labels| {
+            (
+                self.cedar.is_authorized(&request, policies, entities),
+                labels.clone(),
+            )
+        });
+        let (response, labels) = match answer {
+            Ok(answer) => answer,
+            Err(e) => return Evaluated::error(e),
+        };
         let diagnostics = response.diagnostics();
         let policies = diagnostics
             .reason()
@@ -708,7 +883,66 @@ impl Authorizer {
             allowed,
             policies,
             errors,
+            labels,
         }
+    }
+
+    /// Calls `f` with the entity store and labels of `resource`, built (and cached) on first
+    /// use: the resource with its labels as tags, and the entities it is `in` that a policy
+    /// names.
+    fn with_store<T>(
+        &self,
+        resource: &dyn Resource,
+        f: impl FnOnce(&Entities, &Arc<Labels>) -> T,
+    ) -> Result<T, String> {
+        let mut cache = self
+            .entities
+            .lock()
+            .map_err(|_| "entity cache poisoned".to_string())?;
+        let resource_uid = resource.uid();
+        if !cache.stores.contains_key(&resource_uid) {
+            let mut built = resource.entities(self.policy.referenced());
+            let labels = match &self.labels {
+                Some(source) => source
+                    .labels(resource.type_name(), resource.id())
+                    .map_err(|e| format!("the labels of {resource} could not be read: {e}"))?,
+                None => Labels::new(),
+            };
+            // Each entity holds an id and a `path` no longer than the resource's own.
+            let mut bytes = built.len() * (2 * resource.id().len() + 64);
+            if !labels.is_empty()
+                && let Some(first) = built.first_mut()
+            {
+                bytes += labels
+                    .iter()
+                    .map(|(k, v)| k.len() + v.len() + 32)
+                    .sum::<usize>();
+                let (uid, attrs, parents) = first.clone().into_inner();
+                let tags = labels.iter().map(|(k, v)| {
+                    (
+                        k.clone(),
+                        cedar_policy::RestrictedExpression::new_string(v.clone()),
+                    )
+                });
+                *first = Entity::new_with_tags(uid, attrs, parents, tags)
+                    .map_err(|e| format!("invalid labels on {resource}: {e}"))?;
+            }
+            let entities = Entities::from_entities(built, Some(schema()))
+                .map_err(|e| format!("invalid entities: {e}"))?;
+            if cache.bytes + bytes > MAX_CACHED_ENTITY_BYTES {
+                cache.stores.clear();
+                cache.bytes = 0;
+            }
+            cache.bytes += bytes;
+            cache
+                .stores
+                .insert(resource_uid.clone(), (entities, Arc::new(labels)));
+        }
+        let (entities, labels) = cache
+            .stores
+            .get(&resource_uid)
+            .ok_or_else(|| "entity cache miss".to_string())?;
+        Ok(f(entities, labels))
     }
 }
 

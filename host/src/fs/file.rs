@@ -204,6 +204,8 @@ impl wit::HostFile for FsView<'_> {
         let want = len.min(MAX_READ_CHUNK) as usize;
         let buf = read_chunk(&granted, &self.table.get(&file)?.file, offset, want, &path)?;
         self.meter.charge_read(buf.len())?;
+        self.authz
+            .charge_read(Read, &FsResource::File(path), buf.len() as u64)?;
         Ok(buf)
     }
 
@@ -522,6 +524,11 @@ impl wit::HostFile for FsView<'_> {
         let file = &self.table.get(&file)?.file;
         let bytes = read_chunk(&granted, file, 0, MAX_REDACTED_BYTES, &path)?;
         self.meter.charge_read(bytes.len())?;
+        self.authz.charge_read(
+            RedactedRead,
+            &FsResource::File(path.clone()),
+            bytes.len() as u64,
+        )?;
         let text = String::from_utf8(bytes).map_err(|_| {
             FsError::guest(wit::Error::Io(format!(
                 "stream did not contain valid UTF-8: file `{path}`"
@@ -544,6 +551,12 @@ impl wit::HostFile for FsView<'_> {
     ) -> FsResult<()> {
         self.host_call()?;
         validate_xattr_name(&name)?;
+        if name.starts_with(super::labels::XATTR_PREFIX) {
+            return Err(FsError::invalid_argument(format!(
+                "`{name}` is a data label: extended attributes {}* are set by the host's owner, never by a script",
+                super::labels::XATTR_PREFIX
+            )));
+        }
         let parts = [user, role, kind, level];
         validate_context_parts(&parts)?;
         let path = self.file_path(&file)?;

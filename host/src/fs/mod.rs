@@ -11,6 +11,7 @@
 //! | `cedar.rs` | the Cedar actions (one type each), the `File`/`Dir` resource, the request contexts |
 //! | `dir.rs`, `file.rs`, `symlink.rs` | the WIT resources' methods: validate → authorize → act |
 //! | `guard.rs` | the runtime's own state, refused before any policy is asked |
+//! | `labels.rs` | the data labels of files and directories (entities file, `user.wrex.*` attributes) |
 //! | `moves.rs` | the one move of a file or directory (both resources use it) |
 //! | `walk.rs` | the race-free walk from the run's `/` |
 //! | `tree.rs` | recursive delete/chmod/chown: plan and authorize everything, then act |
@@ -27,6 +28,7 @@ mod dir;
 pub(crate) mod error;
 mod file;
 mod guard;
+pub(crate) mod labels;
 mod moves;
 pub(crate) mod path;
 mod redact;
@@ -46,6 +48,8 @@ use crate::bindings::wit_fs as wit;
 pub use self::config::{DEFAULT_REDACTION_DICTIONARY, FsConfig};
 pub use self::file::MAX_READ_CHUNK;
 pub(crate) use self::guard::RuntimeState;
+pub(crate) use self::labels::RunLabels;
+pub use self::labels::XATTR_PREFIX;
 pub use self::tree::MAX_TREE_ENTRIES;
 pub(crate) use self::view::{FsCtx, FsView};
 pub use self::walk::MAX_LINKS;

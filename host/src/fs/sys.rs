@@ -431,6 +431,9 @@ pub(crate) fn replace_file(
     temp.as_file_mut().write_all(contents).map_err(io)?;
     rustix::fs::fchmod(temp.as_file().as_fd(), new_file_mode(mode))
         .map_err(|e| FsError::io(e, path))?;
+    // The file it replaces keeps its data labels.
+    super::labels::keep_labels(dir.as_fd(), name, temp.as_file().as_fd(), path)
+        .map_err(|e| FsError::guest(wit::Error::Io(e)))?;
     temp.as_file().sync_all().map_err(io)?;
     let file = temp.as_file().try_clone().map_err(io)?.into_std();
     temp.replace(name).map_err(io)?;
@@ -651,6 +654,9 @@ pub(crate) fn copy_replace<A: Replacing>(
     )?;
     rustix::fs::fchmod(temp.as_file().as_fd(), new_file_mode(meta.mode))
         .map_err(|e| FsError::io(e, dest_path))?;
+    // Labels go with the data: a copy of labelled data is labelled alike.
+    super::labels::copy_labels(ends.src.as_fd(), temp.as_file().as_fd(), dest_path)
+        .map_err(|e| FsError::guest(wit::Error::Io(e)))?;
     if let Some(times) = &meta.times {
         rustix::fs::futimens(temp.as_file().as_fd(), times)
             .map_err(|e| FsError::io(e, dest_path))?;

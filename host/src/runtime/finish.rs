@@ -101,6 +101,7 @@ pub(super) fn finish(
         alarms,
         metrics: Some(metrics),
         logs: Some(state.log.into_entries()),
+        lineage: state.authz.lineage(),
     }
 }
 

@@ -9,6 +9,7 @@ use crate::args::ScriptArgs;
 use crate::audit::AuditLog;
 use crate::authz::{DecisionObserver, Enforcement, Policy};
 use crate::fs::FsConfig;
+use crate::labels::{LabelConfig, LabelFile};
 use crate::limits::Limits;
 use crate::log::LogLevel;
 
@@ -37,6 +38,11 @@ pub struct Job {
     pub audit: Option<Arc<AuditLog>>,
     /// Whether denials are applied or only reported (report-only mode).
     pub enforcement: Enforcement,
+    /// What the run is for; policies see it as `context.purpose`, the audit log records it.
+    pub purpose: Option<String>,
+    /// Where the data labels of files and directories come from, and the labels' read
+    /// budgets.
+    pub labels: LabelConfig,
 }
 
 impl std::fmt::Debug for Job {
@@ -65,7 +71,34 @@ impl Job {
             on_behalf_of: Vec::new(),
             audit: None,
             enforcement: Enforcement::Enforce,
+            purpose: None,
+            labels: LabelConfig::default(),
         }
+    }
+
+    /// What the run is for (`context.purpose`, e.g. `incident-4711`).
+    pub fn purpose(mut self, purpose: impl Into<String>) -> Self {
+        self.purpose = Some(purpose.into());
+        self
+    }
+
+    /// Data labels and read budgets from an entities file (see [`LabelFile::parse`]).
+    pub fn entities(mut self, file: LabelFile) -> Self {
+        self.labels.file = std::sync::Arc::new(file);
+        self
+    }
+
+    /// At most `bytes` of data labelled `label` (`phi`, or `classification:phi`) may be
+    /// read in the run; reading past it is denied, naming the label.
+    pub fn budget(mut self, label: impl Into<String>, bytes: u64) -> Self {
+        self.labels.budgets.insert(label.into(), bytes);
+        self
+    }
+
+    /// Whether labels are read from `user.wrex.*` extended attributes (default: yes).
+    pub fn xattr_labels(mut self, read: bool) -> Self {
+        self.labels.xattrs = read;
+        self
     }
 
     /// Report-only mode (Rex's permissive mode): denials are recorded as would-have-denied,
@@ -140,6 +173,25 @@ impl Job {
     pub fn log_level(mut self, level: LogLevel) -> Self {
         self.log_level = level;
         self
+    }
+}
+
+/// Most bytes of a run's purpose.
+pub const MAX_PURPOSE_BYTES: usize = 256;
+
+/// Why `purpose` is not acceptable as a run's purpose, if it is not: 1 to 256 bytes, no
+/// control characters.
+pub fn check_purpose(purpose: &str) -> Result<(), String> {
+    if purpose.is_empty()
+        || purpose.len() > MAX_PURPOSE_BYTES
+        || purpose.chars().any(char::is_control)
+    {
+        Err(format!(
+            "the purpose `{}` must be 1 to {MAX_PURPOSE_BYTES} bytes without control characters",
+            purpose.escape_debug()
+        ))
+    } else {
+        Ok(())
     }
 }
 

@@ -15,13 +15,13 @@ use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
 };
 
-pub use self::job::{Job, current_user};
+pub use self::job::{Job, MAX_PURPOSE_BYTES, check_purpose, current_user};
 pub(crate) use self::state::HostState;
 use crate::args::{ArgValue, Scalar};
 use crate::audit::{RunInfo, new_run_id, sha256_hex};
 use crate::authz::{Authorizer, Policy, PolicyCache};
 use crate::bindings::{ScriptPre, wit_runner};
-use crate::fs::{FsCtx, RuntimeState};
+use crate::fs::{FsCtx, RunLabels, RuntimeState};
 use crate::limits::Exceeded;
 use crate::outcome::{ErrorType, RunOutcome};
 
@@ -214,6 +214,18 @@ impl Runtime {
             .collect();
         protected.extend(self.own_state.iter().cloned());
         let guard = RuntimeState::new(job.fs.root.as_deref(), &protected);
+        if let Some(purpose) = &job.purpose
+            && let Err(e) = job::check_purpose(purpose)
+        {
+            return RunOutcome::early_error(ErrorType::ValidationException, &e, vec![]);
+        }
+        let labels = match RunLabels::new(&job.labels, fs.root()) {
+            Ok(labels) => labels.map(|l| Arc::new(l) as Arc<dyn crate::authz::LabelSource>),
+            Err(e) => {
+                let message = format!("failed to open the root directory for labels: {e}");
+                return RunOutcome::early_error(ErrorType::InternalException, &message, vec![]);
+            }
+        };
         let audit = match &job.audit {
             None => None,
             Some(log) => match log.begin(RunInfo {
@@ -222,6 +234,7 @@ impl Runtime {
                 policy_sha256: job.policy.digest().to_string(),
                 principal: format!("User::{:?}", job.principal),
                 on_behalf_of: job.on_behalf_of.clone(),
+                purpose: job.purpose.clone(),
             }) {
                 Ok(run) => Some(run),
                 Err(e) => {
@@ -238,6 +251,8 @@ impl Runtime {
                 .with_guard(Arc::new(guard))
                 .with_on_behalf_of(&job.on_behalf_of)
                 .with_enforcement(job.enforcement)
+                .with_purpose(job.purpose)
+                .with_labels(labels)
                 .with_audit(audit.clone()),
             fs,
             job.log_level,
@@ -267,6 +282,7 @@ impl Runtime {
         let state = store.into_data();
         let outcome = finish::finish(result, state, elapsed);
         if let Some(audit) = audit {
+            let lineage = outcome.lineage.clone();
             let error_type = outcome
                 .error_type()
                 .and_then(|t| serde_json::to_value(t).ok())
@@ -276,7 +292,7 @@ impl Runtime {
             } else {
                 "error"
             };
-            if let Err(e) = audit.finish(status, error_type.as_deref()) {
+            if let Err(e) = audit.finish(status, error_type.as_deref(), &lineage) {
                 tracing::error!(target: "wrex::audit", "{e}: the run's summary is missing");
             }
         }
