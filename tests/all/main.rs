@@ -20,6 +20,8 @@
 //!   hard links, tar-slip), each refused with nothing read or written outside the policy.
 //! - `host_work`: the host's own work is bounded: deep-path authorization, long host calls
 //!   under the deadline, no set-id files, moves below a `forbid`, unforgeable denials, quotas.
+//! - `labels`: the data layer: purpose, data labels (entities file, extended attributes,
+//!   inherited from directories), read budgets and lineage, with the example policies.
 //! - `limits`: runaway scripts (time, memory, output, host calls) are stopped and the runtime
 //!   keeps serving.
 //! - `rex_case` (the table runner), `rex_handles`, `rex_links`, `rex_archives`, `rex_find`,
@@ -42,6 +44,7 @@ mod fs_escape;
 mod fs_escape_helpers;
 mod fs_helpers;
 mod host_work;
+mod labels;
 mod limits;
 mod log;
 mod policy;

@@ -24,6 +24,22 @@ fn every_example_policy_validates() {
     Policy::from_file(repo().join("examples/hello/policy.cedar")).unwrap();
 }
 
+/// Every example entities file (`*.entities.json`) validates against the schema.
+#[test]
+fn every_example_entities_file_validates() {
+    let dir = repo().join("policies/examples");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().ends_with(".entities.json") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            wrex::LabelFile::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            count += 1;
+        }
+    }
+    assert!(count >= 1, "no example entities file");
+}
+
 fn invalid(name: &str) -> (PolicyError, String) {
     let path = repo()
         .join("tests/policies/invalid")
@@ -96,6 +112,9 @@ fn example_policies_have_unique_ids() {
     let dir = crate::util::repo().join("policies/examples");
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "cedar") {
+            continue;
+        }
         let text = std::fs::read_to_string(&path).unwrap();
         let policy = wrex::Policy::parse(&text).unwrap();
         let ids = text.matches("@id(").count();
