@@ -1,20 +1,35 @@
 //! `wrex explain`: what the policy decides for one request, and why, without running a script.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use cedar_policy::EntityUid;
 
 use crate::authz::{Authorizer, Explanation, Policy, RequestContext};
 use crate::fs::cedar::FsResource;
+use crate::labels::{LabelConfig, LabelFile};
 
-/// What `policy` decides for `principal` (acting for `on_behalf_of`) doing `action` (an
-/// action UID, `file_system::Action::"read"`) on `resource` (`file_system::File::"/etc/hosts"`
-/// or a `Dir`) with `context`. Resources of the file system only: wrex's other capabilities are
-/// not built yet.
+/// Who asks, and for what: the request's principal and context besides the action's own.
+#[derive(Debug, Clone, Default)]
+pub struct Asker {
+    /// The principal's id (`User::"<id>"`).
+    pub principal: String,
+    /// The parties the run would act for, the first one first.
+    pub on_behalf_of: Vec<String>,
+    /// The run's purpose.
+    pub purpose: Option<String>,
+    /// Data labels from an entities file. (Extended attributes are not read: the question is
+    /// about a policy, not about this machine's files.)
+    pub entities: Option<Arc<LabelFile>>,
+}
+
+/// What `policy` decides for `asker` doing `action` (an action UID,
+/// `file_system::Action::"read"`) on `resource` (`file_system::File::"/etc/hosts"` or a `Dir`)
+/// with `context`. Resources of the file system only: wrex's other capabilities are not built
+/// yet.
 pub fn explain(
     policy: &Policy,
-    principal: &str,
-    on_behalf_of: &[String],
+    asker: &Asker,
     action: &str,
     resource: &str,
     context: RequestContext,
@@ -47,7 +62,22 @@ pub fn explain(
     if policy.for_action(namespace, &id).is_none() {
         return Err(format!("action `{action}`: the schema has no such action"));
     }
-    let authorizer =
-        Authorizer::new(policy.clone(), principal, None).with_on_behalf_of(on_behalf_of);
+    let labels = match &asker.entities {
+        None => None,
+        Some(file) => {
+            let config = LabelConfig {
+                file: Arc::clone(file),
+                xattrs: false,
+                ..LabelConfig::default()
+            };
+            crate::fs::RunLabels::new(&config, None)
+                .map_err(|e| e.to_string())?
+                .map(|l| Arc::new(l) as Arc<dyn crate::authz::LabelSource>)
+        }
+    };
+    let authorizer = Authorizer::new(policy.clone(), &asker.principal, None)
+        .with_on_behalf_of(&asker.on_behalf_of)
+        .with_purpose(asker.purpose.clone())
+        .with_labels(labels);
     Ok(authorizer.explain(namespace, &id, &resource, context))
 }

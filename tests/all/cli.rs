@@ -5,15 +5,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::util::{Sandbox, repo};
-
-fn wrex(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wrex"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run wrex")
-}
+use crate::util::{Sandbox, repo, wrex};
 
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {

@@ -2,16 +2,7 @@
 //! `wrex explain` answers one question without a script; `wrex policy check` validates a
 //! file and warns about duplicate `@id`s.
 
-use std::process::Command;
-
-use crate::util::{Sandbox, message};
-
-fn wrex(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_wrex"))
-        .args(args)
-        .output()
-        .expect("run wrex")
-}
+use crate::util::{Sandbox, message, wrex};
 
 #[test]
 fn a_denial_says_why() {

@@ -403,3 +403,135 @@ fn the_audit_log_records_purpose_and_lineage() {
     let verified = wrex::audit::verify(&std::fs::read(&path).unwrap(), None).unwrap();
     assert_eq!(verified.complete_runs, 1);
 }
+
+// --- The `wrex` binary ---
+
+#[test]
+fn cli_purpose_entities_and_budget_reach_the_run_and_lineage_the_result() {
+    let records = Records::new();
+    let root = records.tree.root.as_str();
+    let policy = repo().join("policies/examples/minimum_necessary.cedar");
+    let entities = repo().join("policies/examples/records.entities.json");
+    let script = repo().join("tests/scripts/labels/read_patient.rhai");
+    let run = |extra: &[&str]| {
+        let mut argv = vec![
+            "run",
+            script.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+            "--root",
+            root,
+            "--entities",
+            entities.to_str().unwrap(),
+            "--on-behalf-of",
+            "clerk-17",
+        ];
+        argv.extend_from_slice(extra);
+        let out = crate::util::wrex(&argv);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let json: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{e}: {text} {}", String::from_utf8_lossy(&out.stderr)));
+        (out, json)
+    };
+    let (out, json) = run(&["--purpose", "billing-review"]);
+    assert!(out.status.success());
+    assert_eq!(json["status"], "SUCCESS", "{json}");
+    assert_eq!(
+        json["lineage"]["read"],
+        serde_json::json!([
+            "classification:phi",
+            "jurisdiction:eu",
+            "owner:records-team"
+        ])
+    );
+    let (_, json) = run(&["--purpose", "billing-review", "--budget", "phi=1KiB"]);
+    assert_eq!(
+        json["error"]["error_type"], "ACCESS_DENIED_EXCEPTION",
+        "{json}"
+    );
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("read budget of label \"classification:phi\""),
+        "{json}"
+    );
+    // Without the purpose: denied, and a result with no lineage is exactly Rex's shape.
+    let (_, json) = run(&[]);
+    assert_eq!(
+        json["error"]["error_type"], "ACCESS_DENIED_EXCEPTION",
+        "{json}"
+    );
+    assert!(json.get("lineage").is_none(), "{json}");
+}
+
+#[test]
+fn cli_bad_label_input_is_refused_clearly() {
+    let records = Records::new();
+    let policy = repo().join("policies/examples/minimum_necessary.cedar");
+    let script = repo().join("tests/scripts/labels/read_patient.rhai");
+    let base = [
+        "run",
+        script.to_str().unwrap(),
+        "--policy",
+        policy.to_str().unwrap(),
+    ];
+    let stderr = |extra: &[&str]| {
+        let out = crate::util::wrex(&[&base[..], extra].concat());
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(stderr(&["--budget", "phi"]).contains("expected LABEL=SIZE"));
+    assert!(stderr(&["--budget", "phi=12parsecs"]).contains("unknown unit"));
+    assert!(stderr(&["--purpose", ""]).contains("the purpose"));
+    // A bad entities file: a communication error naming the file and the entity.
+    let bad = records.path("bad.entities.json");
+    std::fs::write(
+        &bad,
+        r#"[{"uid": {"type": "file_system::Dir", "id": "relative"}}]"#,
+    )
+    .unwrap();
+    let out = crate::util::wrex(&[&base[..], &["--entities", bad.to_str().unwrap()]].concat());
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["error"]["error_type"], "COMMUNICATION_EXCEPTION",
+        "{json}"
+    );
+    let m = json["error"]["message"].as_str().unwrap();
+    assert!(
+        m.contains("bad.entities.json") && m.contains("entity 0") && m.contains("absolute path"),
+        "{m}"
+    );
+}
+
+#[test]
+fn cli_explain_takes_purpose_and_entities() {
+    let policy = repo().join("policies/examples/purpose_limitation.cedar");
+    let entities = repo().join("policies/examples/records.entities.json");
+    let ask = |purpose: Option<&str>| {
+        let mut argv = vec![
+            "explain",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--entities",
+            entities.to_str().unwrap(),
+            "--action",
+            r#"file_system::Action::"read""#,
+            "--resource",
+            r#"file_system::File::"/srv/records/patients/p1.txt""#,
+        ];
+        if let Some(p) = purpose {
+            argv.extend(["--purpose", p]);
+        }
+        crate::util::wrex(&argv)
+    };
+    let denied = ask(None);
+    assert_eq!(denied.status.code(), Some(1));
+    let allowed = ask(Some("incident-4711"));
+    assert_eq!(allowed.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&allowed.stdout).contains("read-phi-for-incident-4711"),
+        "{}",
+        String::from_utf8_lossy(&allowed.stdout)
+    );
+}

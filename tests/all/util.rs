@@ -14,6 +14,15 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Runs the built `wrex` binary with `args`, in the workspace's top-level directory.
+pub fn wrex(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_wrex"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run wrex")
+}
+
 /// The runtime shared by every test of this binary (the compiled guest is loaded once).
 pub fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();

@@ -44,12 +44,16 @@ struct Cache {
 }
 
 impl RunLabels {
-    /// The label source of a run whose `/` is `root`, or `None` when no label can exist.
-    pub(crate) fn new(config: &LabelConfig, root: BorrowedFd<'_>) -> std::io::Result<Option<Self>> {
+    /// The label source of a run whose `/` is `root` (`None`: extended attributes are not
+    /// read), or `None` when no label can exist.
+    pub(crate) fn new(
+        config: &LabelConfig,
+        root: Option<BorrowedFd<'_>>,
+    ) -> std::io::Result<Option<Self>> {
         if !config.active() {
             return Ok(None);
         }
-        let root = if config.xattrs {
+        let root = if let Some(root) = root.filter(|_| config.xattrs) {
             // Readable (the run's `/` may be an `O_PATH` descriptor, which has no attributes).
             let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
             Some(rustix::fs::openat(root, ".", flags, Mode::empty())?)

@@ -219,7 +219,7 @@ impl Runtime {
         {
             return RunOutcome::early_error(ErrorType::ValidationException, &e, vec![]);
         }
-        let labels = match RunLabels::new(&job.labels, fs.root()) {
+        let labels = match RunLabels::new(&job.labels, Some(fs.root())) {
             Ok(labels) => labels.map(|l| Arc::new(l) as Arc<dyn crate::authz::LabelSource>),
             Err(e) => {
                 let message = format!("failed to open the root directory for labels: {e}");

@@ -97,6 +97,13 @@ pub(crate) struct Question {
     /// The parties the run would act for, as `wrex run --on-behalf-of`.
     #[arg(long, value_name = "PARTY,…", value_delimiter = ',', value_parser = party)]
     pub(crate) on_behalf_of: Vec<String>,
+    /// The run's purpose, as `wrex run --purpose`.
+    #[arg(long, value_name = "TEXT", value_parser = purpose)]
+    pub(crate) purpose: Option<String>,
+    /// Data labels from an entities file, as `wrex run --entities` (extended attributes are
+    /// not read: the question is about the policy).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) entities: Option<PathBuf>,
     /// The request context as a JSON object, e.g. `{"destination": {…}}` for `move`.
     #[arg(long, value_name = "JSON")]
     pub(crate) context: Option<String>,
@@ -164,6 +171,27 @@ pub(crate) struct Common {
     /// `.chain` (all), and the audit log records it.
     #[arg(long, value_name = "PARTY,…", value_delimiter = ',', value_parser = party)]
     pub(crate) on_behalf_of: Vec<String>,
+
+    /// What the run is for (e.g. `incident-4711`): policies see `context.purpose`, and the
+    /// audit log records it.
+    #[arg(long, value_name = "TEXT", value_parser = purpose)]
+    pub(crate) purpose: Option<String>,
+
+    /// Data labels of files and directories, and read budgets of labels, from a Cedar
+    /// entities file (JSON): `file_system::File`/`Dir` entities with `tags`, `data::Label`
+    /// entities with `read_budget`. Policies see labels as tags (`resource.getTag(…)`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) entities: Option<PathBuf>,
+
+    /// At most SIZE bytes of data labelled LABEL (`phi`, or `classification:phi`) may be read
+    /// in the run; reading past it is denied, naming the label. Repeatable; overrides the
+    /// entities file's budget for the same label.
+    #[arg(long, value_name = "LABEL=SIZE", value_parser = budget)]
+    pub(crate) budget: Vec<(String, u64)>,
+
+    /// Do not read data labels from `user.wrex.*` extended attributes (only `--entities`).
+    #[arg(long)]
+    pub(crate) no_xattr_labels: bool,
 
     /// Append every authorization decision of the run (and its start and end) to FILE, a
     /// hash-chained JSON-lines audit log (created mode 0600); see `wrex audit verify`.
@@ -319,6 +347,16 @@ fn party(value: &str) -> Result<String, String> {
     } else {
         Ok(value.to_string())
     }
+}
+
+/// `--purpose`: 1 to 256 bytes, no control characters.
+fn purpose(value: &str) -> Result<String, String> {
+    wrex::check_purpose(value).map(|()| value.to_string())
+}
+
+/// `--budget LABEL=SIZE`.
+fn budget(value: &str) -> Result<(String, u64), String> {
+    wrex::labels::parse_budget(value)
 }
 
 /// A CLI path that must be absolute (it names a file as the script sees paths).

@@ -60,5 +60,14 @@ pub(crate) fn input_failed(e: InputError) -> ExitCode {
     }
 }
 
+/// Largest entities file read, in bytes.
+pub(crate) const MAX_ENTITIES_BYTES: u64 = 64 << 20;
+
+/// Reads and validates an entities file (`--entities`).
+pub(crate) fn load_entities(path: &Path) -> Result<wrex::LabelFile, String> {
+    let text = read_input("entities", path, MAX_ENTITIES_BYTES).map_err(|e| e.to_string())?;
+    wrex::LabelFile::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Largest script-arguments file read, in bytes.
 pub(crate) const MAX_ARGS_BYTES: u64 = 8 << 20;

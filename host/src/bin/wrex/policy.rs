@@ -60,14 +60,23 @@ pub(crate) fn explain(q: &Question) -> ExitCode {
         }
     };
     let principal = q.principal.clone().unwrap_or_else(wrex::current_user);
-    match wrex::explain::explain(
-        &policy,
-        &principal,
-        &q.on_behalf_of,
-        &q.action,
-        &q.resource,
-        context,
-    ) {
+    let entities = match &q.entities {
+        None => None,
+        Some(path) => match crate::input::load_entities(path) {
+            Ok(file) => Some(std::sync::Arc::new(file)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let asker = wrex::explain::Asker {
+        principal: principal.clone(),
+        on_behalf_of: q.on_behalf_of.clone(),
+        purpose: q.purpose.clone(),
+        entities,
+    };
+    match wrex::explain::explain(&policy, &asker, &q.action, &q.resource, context) {
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)

@@ -97,6 +97,19 @@ pub(crate) fn run(inputs: Inputs) -> anyhow::Result<ExitCode> {
         job = job.principal(principal.clone());
     }
     job = job.on_behalf_of(common.on_behalf_of.clone());
+    if let Some(purpose) = &common.purpose {
+        job = job.purpose(purpose.clone());
+    }
+    if let Some(path) = &common.entities {
+        match crate::input::load_entities(path) {
+            Ok(file) => job = job.entities(file).protect(path),
+            Err(m) => return Ok(early(ErrorType::CommunicationException, &m, vec![])),
+        }
+    }
+    for (label, bytes) in &common.budget {
+        job = job.budget(label.clone(), *bytes);
+    }
+    job = job.xattr_labels(!common.no_xattr_labels);
     if common.permissive {
         job = job.report_only(common.permissive_allow_writes);
     }
