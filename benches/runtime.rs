@@ -15,6 +15,8 @@
 //!   rest about other actions).
 //! - `audit/unaudited` vs `audit/audited`: 1,000 `cat`s (3,000 decisions) from one script,
 //!   without and with an audit log (one `fdatasync`ed line per decision).
+//! - `labels/{one_read,reads_1k}_{off,xattrs,entities}`: the cost of data labels (none; the
+//!   default `user.wrex.*` attribute reads; an entities file labelling the files' directory).
 
 use std::path::Path;
 use std::process::Command;
@@ -281,5 +283,41 @@ fn audit(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, runs, cpu, reads, grep, cedar, audit);
+/// What data labels cost: one warm read and 1,000 reads (of 100 files) with labels off (no
+/// entities file, no extended attributes read), with `user.wrex.*` attributes read (the
+/// default; the files carry none), and with an entities file labelling their directory.
+fn labels(c: &mut Criterion) {
+    let runtime = Runtime::new().unwrap();
+    let f = files();
+    let entities = wrex::LabelFile::parse(&format!(
+        r#"[{{"uid": {{"type": "file_system::Dir", "id": "{}"}}, "tags": {{"classification": "internal"}}}}]"#,
+        f.root
+    ))
+    .unwrap();
+    let mut group = c.benchmark_group("labels");
+    for (name, script) in [("one_read", "one_read.rhai"), ("reads_1k", "reads_1k.rhai")] {
+        let script = fixture(script);
+        group.bench_function(format!("{name}_off"), |b| {
+            b.iter(|| {
+                assert!(
+                    runtime
+                        .run(job(&script, &f).xattr_labels(false))
+                        .is_success()
+                )
+            })
+        });
+        group.bench_function(format!("{name}_xattrs"), |b| {
+            b.iter(|| assert!(runtime.run(job(&script, &f)).is_success()))
+        });
+        group.bench_function(format!("{name}_entities"), |b| {
+            b.iter(|| {
+                let out = runtime.run(job(&script, &f).entities(entities.clone()));
+                assert!(out.is_success() && !out.lineage.is_empty());
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, runs, cpu, reads, grep, cedar, audit, labels);
 criterion_main!(benches);

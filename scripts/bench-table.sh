@@ -44,6 +44,11 @@ rows = [
     ("7. same, unaudited", fmt(au_off), "1.00×", ""),
     ("7. audit cost per decision", fmt((au_on - au_off) / 3000), "", ""),
 ]
+for name, what in (("one_read", "one warm read"), ("reads_1k", "1,000 reads of 100 files")):
+    off = median_ns("labels", f"{name}_off")
+    for mode, label in (("off", "labels off"), ("xattrs", "user.wrex.* attributes read"), ("entities", "entities file labels")):
+        v = median_ns("labels", f"{name}_{mode}")
+        rows.append((f"8. {what}, {label}", fmt(v), f"{v/off:.2f}× off", ""))
 mem = sys.argv[1]
 per_run = mem.split(",")[-1].strip() if mem else "n/a"
 rows.append(("6. resident memory per run, 1,000 alive", per_run, "", "≤ 4 MiB"))
