@@ -305,3 +305,143 @@ pub(crate) fn copy_labels(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::labels::LabelFile;
+
+    use crate::fs::tests::temp_tree;
+
+    fn label(path: &std::path::Path, key: &str, value: &str) {
+        rustix::fs::setxattr(
+            path,
+            format!("{XATTR_PREFIX}{key}"),
+            value.as_bytes(),
+            rustix::fs::XattrFlags::empty(),
+        )
+        .unwrap();
+    }
+
+    /// A label source over `tree`'s root, with the entities file `entities`.
+    fn source(tree: &temp_tree::TempTree, entities: &str) -> RunLabels {
+        let config = LabelConfig {
+            file: Arc::new(LabelFile::parse(entities).unwrap()),
+            ..LabelConfig::default()
+        };
+        let root = std::fs::File::open(&tree.root).unwrap();
+        RunLabels::new(&config, Some(root.as_fd()))
+            .unwrap()
+            .unwrap()
+    }
+
+    fn of(source: &RunLabels, ty: &str, id: &str) -> Vec<(String, String)> {
+        source
+            .labels(&format!("file_system::{ty}"), id)
+            .unwrap()
+            .into_iter()
+            .collect()
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// Directories pass labels down; the nearer label wins; at one path the entities file
+    /// wins over the attribute.
+    #[test]
+    fn labels_are_inherited_and_the_nearest_wins() {
+        let tree = temp_tree::TempTree::new();
+        tree.write("a/b/c.txt", "c");
+        tree.write("a/b/d.txt", "d");
+        label(&tree.path("a"), "classification", "phi");
+        label(&tree.path("a"), "owner", "x");
+        label(&tree.path("a/b/c.txt"), "classification", "internal");
+        label(&tree.path("a/b/d.txt"), "owner", "from-xattr");
+        let source = source(
+            &tree,
+            r#"[{"uid": {"type": "file_system::File", "id": "/a/b/d.txt"}, "tags": {"owner": "from-file"}},
+                {"uid": {"type": "file_system::Dir", "id": "/a/b"}, "tags": {"jurisdiction": "eu"}}]"#,
+        );
+        assert_eq!(
+            of(&source, "File", "/a/b/c.txt"),
+            pairs(&[
+                ("classification", "internal"),
+                ("jurisdiction", "eu"),
+                ("owner", "x")
+            ])
+        );
+        assert_eq!(
+            of(&source, "File", "/a/b/d.txt"),
+            pairs(&[
+                ("classification", "phi"),
+                ("jurisdiction", "eu"),
+                ("owner", "from-file")
+            ])
+        );
+        assert_eq!(
+            of(&source, "Dir", "/a/b"),
+            pairs(&[
+                ("classification", "phi"),
+                ("jurisdiction", "eu"),
+                ("owner", "x")
+            ])
+        );
+        // A missing file inherits what is above it; the root has nothing.
+        assert_eq!(of(&source, "File", "/a/new.txt").len(), 2);
+        assert!(of(&source, "Dir", "/").is_empty());
+    }
+
+    /// A symlink on the way is not followed: the labels behind it are not the path's.
+    #[test]
+    fn a_symlink_is_never_followed_to_find_labels() {
+        let tree = temp_tree::TempTree::new();
+        tree.write("real/f.txt", "f");
+        label(&tree.path("real"), "classification", "phi");
+        std::os::unix::fs::symlink("real", tree.path("link")).unwrap();
+        let source = source(&tree, "[]");
+        assert_eq!(of(&source, "File", "/real/f.txt").len(), 1);
+        assert!(of(&source, "File", "/link/f.txt").is_empty());
+    }
+
+    /// Cached labels are dropped by `forget`: an entry replaced on disk is read anew.
+    #[test]
+    fn forget_drops_the_cache() {
+        let tree = temp_tree::TempTree::new();
+        tree.write("d/f.txt", "f");
+        let source = source(&tree, "[]");
+        assert!(of(&source, "File", "/d/f.txt").is_empty());
+        label(&tree.path("d"), "legal_hold", "true");
+        // Cached: the directory's new label is not seen yet within the run …
+        assert!(of(&source, "File", "/d/f.txt").is_empty());
+        source.forget();
+        // … and is after a move or delete dropped the cache.
+        assert_eq!(of(&source, "File", "/d/f.txt").len(), 1);
+    }
+
+    #[test]
+    fn bad_labels_are_errors_and_labels_are_copied() {
+        let tree = temp_tree::TempTree::new();
+        tree.write("f.txt", "f");
+        tree.write("g.txt", "g");
+        let f = std::fs::File::open(tree.path("f.txt")).unwrap();
+        let g = std::fs::File::open(tree.path("g.txt")).unwrap();
+        label(&tree.path("f.txt"), "owner", "bob");
+        copy_labels(f.as_fd(), g.as_fd(), "/g.txt").unwrap();
+        assert_eq!(xattrs(g.as_fd(), "/g.txt").unwrap()["owner"], "bob");
+        label(
+            &tree.path("f.txt"),
+            "owner",
+            &"x".repeat(MAX_LABEL_VALUE + 1),
+        );
+        let e = xattrs(f.as_fd(), "/f.txt").unwrap_err();
+        assert!(e.contains("longer than 256 bytes"), "{e}");
+        label(&tree.path("g.txt"), "a:b", "x");
+        let e = xattrs(g.as_fd(), "/g.txt").unwrap_err();
+        assert!(e.contains("label key `a:b`"), "{e}");
+    }
+}

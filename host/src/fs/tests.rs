@@ -16,7 +16,7 @@ use crate::log::LogLevel;
 use crate::runtime::HostState;
 
 #[path = "../../../tests/support/temp_tree.rs"]
-mod temp_tree;
+pub(crate) mod temp_tree;
 
 struct Fixture {
     _tree: temp_tree::TempTree,
