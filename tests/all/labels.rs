@@ -167,6 +167,7 @@ fn reading_past_a_labels_budget_is_denied_naming_the_label() {
     // One record (40 KB) is within the entities file's 64 KiB budget for classification:phi.
     let out = runtime().run(job("read_patient"));
     assert_success(&out);
+    assert!(out.lineage.read.contains("classification:phi"));
     // The second is not: denied, naming the label, with the first record's bytes spent.
     let out = runtime().run(job("read_two_patients"));
     assert_denied_because(
@@ -455,6 +456,30 @@ fn cli_purpose_entities_and_budget_reach_the_run_and_lineage_the_result() {
             .unwrap()
             .contains("read budget of label \"classification:phi\""),
         "{json}"
+    );
+    // Human output names the labels on stderr.
+    let out = crate::util::wrex(&[
+        "run",
+        script.to_str().unwrap(),
+        "--policy",
+        policy.to_str().unwrap(),
+        "--root",
+        root,
+        "--entities",
+        entities.to_str().unwrap(),
+        "--on-behalf-of",
+        "clerk-17",
+        "--purpose",
+        "billing-review",
+        "-o",
+        "human",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "lineage: read classification:phi, jurisdiction:eu, owner:records-team; written -"
+        ),
+        "{stderr}"
     );
     // Without the purpose: denied, and a result with no lineage is exactly Rex's shape.
     let (_, json) = run(&[]);

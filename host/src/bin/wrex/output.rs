@@ -72,6 +72,20 @@ pub(crate) fn print_human(outcome: &RunOutcome, verbose: bool) -> std::io::Resul
             eprintln!("error: {}", terminal_safe(&e.message, false));
         }
     }
+    // The labels of the data the script touched: whoever reads the output should know.
+    let lineage = &outcome.lineage;
+    if !lineage.is_empty() {
+        let list = |labels: &std::collections::BTreeSet<String>| {
+            let joined = labels.iter().cloned().collect::<Vec<_>>().join(", ");
+            terminal_safe(if joined.is_empty() { "-" } else { &joined }, false).into_owned()
+        };
+        out.flush()?;
+        eprintln!(
+            "lineage: read {}; written {}",
+            list(&lineage.read),
+            list(&lineage.written)
+        );
+    }
     if verbose {
         writeln!(out, "--- metrics ---")?;
         for m in outcome.metrics.iter().flatten() {
