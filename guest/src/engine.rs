@@ -27,6 +27,14 @@ pub fn initialize() {
     });
 }
 
+/// The signatures of every function the SDK registers (not Rhai's own packages).
+pub fn functions() -> Vec<String> {
+    ENGINE.with_borrow_mut(|slot| {
+        let engine = slot.get_or_insert_with(build_engine);
+        engine.gen_fn_signatures(false)
+    })
+}
+
 /// Applies a run's limits (0 = unlimited).
 fn apply_limits(engine: &mut Engine, limits: &Limits) {
     engine.set_max_operations(limits.max_operations);

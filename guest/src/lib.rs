@@ -32,4 +32,8 @@ impl Guest for Component {
     ) -> Result<String, Failure> {
         engine::run(&script, arguments, &limits)
     }
+
+    fn functions() -> Vec<String> {
+        engine::functions()
+    }
 }

@@ -7,6 +7,7 @@ mod bindings;
 mod cache;
 pub mod explain;
 pub mod fs;
+pub mod functions;
 pub mod labels;
 pub mod limits;
 pub mod log;

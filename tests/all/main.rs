@@ -12,6 +12,7 @@
 //! - `runner`: compile errors, disabled keywords, values and arguments, forged denials, one
 //!   runtime serving many runs.
 //! - `log`: the script log.
+//! - `sdk`: `wrex functions` lists every function the guest registers, described.
 //! - `fs`: the file-system commands and core handle API, allowed and denied, with the file
 //!   system checked afterwards.
 //! - `fs_helpers`: the other file-system helpers, with Rex's documented outputs.
@@ -57,6 +58,7 @@ mod rex_fs;
 mod rex_handles;
 mod rex_links;
 mod runner;
+mod sdk;
 mod soak;
 mod tenants;
 mod util;

@@ -183,6 +183,34 @@ impl Runtime {
         self.policies.get_or_parse(text)
     }
 
+    /// The signature of every function the guest's SDK registers with the interpreter, as
+    /// Rhai writes them, asked of the guest itself (see [`crate::functions`]).
+    pub fn sdk_signatures(&self) -> Result<Vec<String>, RuntimeError> {
+        let fs = FsCtx::open(&crate::fs::FsConfig::default())
+            .map_err(|e| RuntimeError::Guest(wasmtime::Error::new(e)))?;
+        let authz = Authorizer::new(
+            Policy::parse("")
+                .map_err(|e| RuntimeError::Guest(wasmtime::Error::msg(e.to_string())))?,
+            "wrex",
+            None,
+        );
+        let state = HostState::new(
+            authz,
+            fs,
+            crate::log::LogLevel::Info,
+            crate::limits::Limits::default(),
+            None,
+        );
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.meter);
+        // Ten seconds of epoch ticks: listing takes microseconds.
+        store.set_epoch_deadline(1000);
+        self.pre
+            .instantiate(&mut store)
+            .and_then(|guest| guest.wrex_sdk_runner().call_functions(&mut store))
+            .map_err(RuntimeError::Guest)
+    }
+
     /// Runs one job to completion. Every failure, including a guest trap, becomes an outcome;
     /// the runtime stays usable.
     pub fn run(&self, job: Job) -> RunOutcome {

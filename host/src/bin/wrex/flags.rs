@@ -77,6 +77,13 @@ pub(crate) enum Command {
     /// ACTION on RESOURCE, and by which policy (or why not)? Exit status 0: allowed; 1:
     /// denied; 2: bad input.
     Explain(Question),
+    /// List the script SDK: every function with its signature, what it does, and the Cedar
+    /// actions and resource types it checks (asked of the sandboxed interpreter itself).
+    Functions {
+        /// Print JSON (one object per function) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `wrex explain`'s question.

@@ -12,6 +12,7 @@
 
 mod audit;
 mod flags;
+mod functions;
 mod input;
 mod monitor;
 mod output;
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
             command: PolicyCommand::Suggest { logs, siblings },
         }) => return policy::suggest(&logs, siblings),
         Some(Command::Explain(question)) => return policy::explain(&question),
+        Some(Command::Functions { json }) => return functions::print(json),
         Some(Command::Run {
             script,
             policy,
