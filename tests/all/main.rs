@@ -12,6 +12,8 @@
 //! - `runner`: compile errors, disabled keywords, values and arguments, forged denials, one
 //!   runtime serving many runs.
 //! - `log`: the script log.
+//! - `mcp`: `wrex mcp` driven by the official MCP TypeScript SDK client (stdio, HTTP with a
+//!   bearer token) and the MCP conformance suite; malformed input; bad server flags.
 //! - `sdk`: `wrex functions` lists every function the guest registers, described.
 //! - `fs`: the file-system commands and core handle API, allowed and denied, with the file
 //!   system checked afterwards.
@@ -48,6 +50,7 @@ mod host_work;
 mod labels;
 mod limits;
 mod log;
+mod mcp;
 mod policy;
 mod rex_archives;
 mod rex_case;

@@ -293,6 +293,19 @@ impl Policy {
         self.set.policies().count()
     }
 
+    /// The display names of the policies (their `@id`s, else Cedar's ids), in file order.
+    pub fn ids(&self) -> Vec<String> {
+        let mut policies: Vec<_> = self.set.policies().collect();
+        policies.sort_by_key(|p| {
+            p.id()
+                .to_string()
+                .trim_start_matches("policy")
+                .parse::<u64>()
+                .unwrap_or(u64::MAX)
+        });
+        policies.iter().map(|p| self.display_id(p.id())).collect()
+    }
+
     /// Whether the set has no policy (it then denies everything).
     pub fn is_empty(&self) -> bool {
         self.len() == 0

@@ -77,6 +77,10 @@ pub(crate) enum Command {
     /// ACTION on RESOURCE, and by which policy (or why not)? Exit status 0: allowed; 1:
     /// denied; 2: bad input.
     Explain(Question),
+    /// Serve the Model Context Protocol: tools `run_script`, `list_functions` and `explain`
+    /// over stdio (default) or streamable HTTP (`--http`), under one policy, limits, root and
+    /// audit log fixed at start.
+    Mcp(Box<McpArgs>),
     /// List the script SDK: every function with its signature, what it does, and the Cedar
     /// actions and resource types it checks (asked of the sandboxed interpreter itself).
     Functions {
@@ -84,6 +88,26 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `wrex mcp`'s flags.
+#[derive(Args, Debug)]
+pub(crate) struct McpArgs {
+    /// Cedar policy file every run is authorized against.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: PathBuf,
+    /// Serve streamable HTTP at ADDR (e.g. `127.0.0.1:8383`, path `/mcp`) instead of stdio.
+    /// Only a loopback address, unless `--bearer-token-file` is given.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) http: Option<std::net::SocketAddr>,
+    /// With `--http`: every request must carry `Authorization: Bearer <the file's contents>`.
+    #[arg(long, value_name = "FILE", requires = "http")]
+    pub(crate) bearer_token_file: Option<PathBuf>,
+    /// Scripts run at once; a call beyond it is refused with a clear error [default: 4].
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub(crate) max_concurrent_runs: u32,
+    #[command(flatten)]
+    pub(crate) job: JobArgs,
 }
 
 /// `wrex explain`'s question.
@@ -169,6 +193,14 @@ pub(crate) struct Common {
     #[arg(short = 'v', long)]
     pub(crate) verbose: bool,
 
+    #[command(flatten)]
+    pub(crate) job: JobArgs,
+}
+
+/// How every run is set up: identity, purpose and labels, audit, root, limits (`wrex run`
+/// and `wrex mcp` alike).
+#[derive(Args, Debug, Clone)]
+pub(crate) struct JobArgs {
     /// Cedar principal id (`User::"<id>"`); defaults to the OS user running wrex.
     #[arg(long, value_name = "NAME")]
     pub(crate) principal: Option<String>,

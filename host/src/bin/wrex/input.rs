@@ -54,9 +54,15 @@ pub(crate) fn read_input(what: &str, path: &Path, max: u64) -> Result<String, In
 }
 
 pub(crate) fn input_failed(e: InputError) -> ExitCode {
+    let (kind, message) = input_failed_parts(e);
+    early(kind, &message, vec![])
+}
+
+/// The error type and message of an input that was not loaded.
+pub(crate) fn input_failed_parts(e: InputError) -> (ErrorType, String) {
     match e {
-        InputError::Read(m) => early(ErrorType::CommunicationException, &m, vec![]),
-        InputError::TooLarge(m) => early(ErrorType::LimitExceeded, &m, vec![]),
+        InputError::Read(m) => (ErrorType::CommunicationException, m),
+        InputError::TooLarge(m) => (ErrorType::LimitExceeded, m),
     }
 }
 

@@ -14,10 +14,12 @@ mod audit;
 mod flags;
 mod functions;
 mod input;
+mod mcp;
 mod monitor;
 mod output;
 mod policy;
 mod run;
+mod setup;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         }) => return policy::suggest(&logs, siblings),
         Some(Command::Explain(question)) => return policy::explain(&question),
         Some(Command::Functions { json }) => return functions::print(json),
+        Some(Command::Mcp(args)) => return mcp::serve(*args),
         Some(Command::Run {
             script,
             policy,

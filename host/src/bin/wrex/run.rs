@@ -5,16 +5,17 @@ use std::time::Instant;
 
 use anyhow::Context;
 use wrex::outcome::{Alarm, Metric, MetricUnit};
-use wrex::{ArgsError, ErrorType, Job, LogLevel, Policy, Runtime, RuntimeOptions, ScriptArgs};
+use wrex::{ArgsError, ErrorType, LogLevel, Policy, Runtime, RuntimeOptions, ScriptArgs};
 
 use crate::flags::{Format, Inputs};
 use crate::input::{MAX_ARGS_BYTES, input_failed, read_input};
 use crate::monitor::Monitor;
 use crate::output::{early, print_human, print_json};
+use crate::setup::Setup;
 
 pub(crate) fn run(inputs: Inputs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let limits = match inputs.common.limits.to_limits() {
+    let limits = match inputs.common.job.limits.to_limits() {
         Ok(l) => l,
         Err(m) => return Ok(early(ErrorType::ValidationException, &m, vec![])),
     };
@@ -88,51 +89,15 @@ pub(crate) fn run(inputs: Inputs) -> anyhow::Result<ExitCode> {
         Ok(r) => r,
         Err(e) => return Ok(early(ErrorType::InternalException, &e.to_string(), vec![])),
     };
-    let mut job = Job::new(script, policy)
+    let setup = match Setup::new(&common.job, limits) {
+        Ok(s) => s,
+        Err((kind, message)) => return Ok(early(kind, &message, vec![])),
+    };
+    let mut job = setup
+        .job(script, policy)
         .args(args)
         .log_level(log_level)
-        .limits(limits)
         .cancel_flag(inputs.cancel);
-    if let Some(principal) = &common.principal {
-        job = job.principal(principal.clone());
-    }
-    job = job.on_behalf_of(common.on_behalf_of.clone());
-    if let Some(purpose) = &common.purpose {
-        job = job.purpose(purpose.clone());
-    }
-    if let Some(path) = &common.entities {
-        match crate::input::load_entities(path) {
-            Ok(file) => job = job.entities(file).protect(path),
-            Err(m) => return Ok(early(ErrorType::CommunicationException, &m, vec![])),
-        }
-    }
-    for (label, bytes) in &common.budget {
-        job = job.budget(label.clone(), *bytes);
-    }
-    job = job.xattr_labels(!common.no_xattr_labels);
-    if common.permissive {
-        job = job.report_only(common.permissive_allow_writes);
-    }
-    if let Some(path) = &common.audit {
-        let key = match &common.audit_key {
-            None => None,
-            Some(key_path) => match read_input("audit key", key_path, 1024) {
-                Ok(k) => {
-                    job = job.protect(key_path);
-                    Some(k)
-                }
-                Err(e) => return Ok(input_failed(e)),
-            },
-        };
-        match wrex::audit::AuditLog::open_signed(path, key.as_deref()) {
-            Ok(log) => job = job.audit(log).protect(path),
-            Err(e) => return Ok(early(ErrorType::InternalException, &e.to_string(), vec![])),
-        }
-    }
-    if let Some(root) = &common.root {
-        job = job.root(root.clone());
-    }
-    job = job.redaction_dictionary(common.redaction_dictionary.clone());
     // The files this run was given are the runtime's, not the script's to change.
     job = job.protect(&inputs.policy).protect(&inputs.script);
     if let Some(args) = &inputs.args {
