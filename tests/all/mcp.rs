@@ -133,11 +133,17 @@ fn the_typescript_sdk_client_drives_wrex_mcp_over_http_with_a_bearer_token() {
     }
 }
 
-/// POSTs an `initialize` request with `curl`-free plain HTTP/1.1 and returns the status code.
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
+
+/// POSTs an `initialize` request over plain HTTP/1.1 and returns the status code.
 fn post_initialize(url: &str, auth: Option<&str>) -> u16 {
+    post(url, auth, INITIALIZE)
+}
+
+/// POSTs `body` to the MCP endpoint and returns the status code.
+fn post(url: &str, auth: Option<&str>, body: &str) -> u16 {
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_once('/').unwrap();
-    let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
     let mut stream = std::net::TcpStream::connect(host).unwrap();
     let auth = auth.map_or(String::new(), |a| format!("Authorization: {a}\r\n"));
     write!(
@@ -177,6 +183,12 @@ fn the_mcp_conformance_suite_passes_every_applicable_server_scenario() {
         "conformance failed\n--- stdout\n{stdout}\n--- stderr\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Malformed JSON-RPC over HTTP: a client error, and the server still answers.
+    for bad in ["{not json", r#"{"jsonrpc":"2.0","id":1,"method":42}"#] {
+        let status = post(&server.url, None, bad);
+        assert!((400..500).contains(&status), "{bad}: {status}");
+    }
+    assert_eq!(post_initialize(&server.url, None), 200);
     for scenario in [
         "server-initialize",
         "ping",
