@@ -103,7 +103,7 @@ fn runs(c: &mut Criterion) {
     group.sample_size(30);
     group.bench_function("cold_process", |b| {
         b.iter(|| {
-            let out = Command::new(env!("CARGO_BIN_EXE_wrex"))
+            let out = Command::new(wrex_benches::wrex_binary())
                 .arg("run")
                 .arg(&script_path)
                 .arg("--policy")

@@ -4,10 +4,12 @@
 # TABLE_ONLY=1 reuses the last criterion results (and reruns only the memory measurement).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The cold-process benchmark runs the release `wrex` binary.
+cargo build --release -p wrex >&2
 if [ "${TABLE_ONLY:-0}" != 1 ]; then
-  cargo bench -p wrex --bench runtime -- --noplot "$@" >&2
+  cargo bench -p wrex-benches --bench runtime -- --noplot "$@" >&2
 fi
-memory=$(cargo bench -p wrex --bench concurrent_memory 2>/dev/null | grep '^concurrent_memory:')
+memory=$(cargo bench -p wrex-benches --bench concurrent_memory 2>/dev/null | grep '^concurrent_memory:')
 python3 - "$memory" <<'PY'
 import json, os, sys, pathlib
 root = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", "target")) / "criterion"

@@ -115,21 +115,7 @@ impl Runtime {
 
     /// Builds a runtime with explicit options.
     pub fn with_options(options: &RuntimeOptions) -> Result<Self, RuntimeError> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        // Instances come from a pool of pre-reserved slots: a run's memory is reused (and
-        // zeroed) instead of mapped afresh. The pool bounds concurrent runs.
-        let mut pool = PoolingAllocationConfig::default();
-        // The guest component holds a few core instances and tables besides its main module
-        // (wit-component's adapter shims); the pool counts each.
-        let runs = options.max_concurrent_runs.max(1);
-        pool.total_component_instances(runs)
-            .total_core_instances(runs.saturating_mul(4))
-            .total_memories(runs.saturating_mul(2))
-            .total_tables(runs.saturating_mul(4))
-            .max_memory_size(options.max_memory);
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = Engine::new(&config).map_err(RuntimeError::Engine)?;
+        let engine = Self::engine(options)?;
         let mut linker: Linker<HostState> = Linker::new(&engine);
         // The linker holds wrex's own interfaces and nothing else: no WASI, no other authority.
         state::add_to_linker(&mut linker).map_err(RuntimeError::Engine)?;
@@ -148,7 +134,30 @@ impl Runtime {
             .instantiate_pre(&component)
             .and_then(ScriptPre::new)
             .map_err(RuntimeError::Guest)?;
+        Self::start(engine, pre)
+    }
 
+    /// The engine a runtime with `options` runs on (no guest loaded yet).
+    fn engine(options: &RuntimeOptions) -> Result<Engine, RuntimeError> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        // Instances come from a pool of pre-reserved slots: a run's memory is reused (and
+        // zeroed) instead of mapped afresh. The pool bounds concurrent runs.
+        let mut pool = PoolingAllocationConfig::default();
+        // The guest component holds a few core instances and tables besides its main module
+        // (wit-component's adapter shims); the pool counts each.
+        let runs = options.max_concurrent_runs.max(1);
+        pool.total_component_instances(runs)
+            .total_core_instances(runs.saturating_mul(4))
+            .total_memories(runs.saturating_mul(2))
+            .total_tables(runs.saturating_mul(4))
+            .max_memory_size(options.max_memory);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        Engine::new(&config).map_err(RuntimeError::Engine)
+    }
+
+    /// Starts the epoch ticker and assembles the runtime.
+    fn start(engine: Engine, pre: ScriptPre<HostState>) -> Result<Self, RuntimeError> {
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let stop = Arc::clone(&ticker_stop);
         let ticking = engine.clone();
@@ -340,15 +349,13 @@ mod tests {
     /// if it cannot; this catches that regression).
     #[test]
     fn the_guest_preinitializes() {
-        let runtime = Runtime::new().unwrap();
-        let mut linker: Linker<HostState> = Linker::new(&runtime.engine);
+        // An engine as a runtime's, without compiling the guest for it a second time.
+        let engine = Runtime::engine(&RuntimeOptions::default()).unwrap();
+        let mut linker: Linker<HostState> = Linker::new(&engine);
         state::add_to_linker(&mut linker).unwrap();
-        let snapshot = preinit::preinitialize(
-            &runtime.engine,
-            &linker,
-            crate::cache::guest_component_bytes(),
-        )
-        .unwrap();
+        let snapshot =
+            preinit::preinitialize(&engine, &linker, crate::cache::guest_component_bytes())
+                .unwrap();
         assert!(!snapshot.is_empty());
     }
 
