@@ -414,8 +414,8 @@ fn cli_purpose_entities_and_budget_reach_the_run_and_lineage_the_result() {
     let policy = repo().join("policies/examples/minimum_necessary.cedar");
     let entities = repo().join("policies/examples/records.entities.json");
     let script = repo().join("tests/scripts/labels/read_patient.rhai");
-    let run = |extra: &[&str]| {
-        let mut argv = vec![
+    let argv = |extra: &[&str]| -> Vec<String> {
+        let base = [
             "run",
             script.to_str().unwrap(),
             "--policy",
@@ -427,8 +427,14 @@ fn cli_purpose_entities_and_budget_reach_the_run_and_lineage_the_result() {
             "--on-behalf-of",
             "clerk-17",
         ];
-        argv.extend_from_slice(extra);
-        let out = crate::util::wrex(&argv);
+        base.iter().chain(extra).map(|a| a.to_string()).collect()
+    };
+    let wrex = |extra: &[&str]| {
+        let args = argv(extra);
+        crate::util::wrex(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let run = |extra: &[&str]| {
+        let out = wrex(extra);
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let json: Value = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{e}: {text} {}", String::from_utf8_lossy(&out.stderr)));
@@ -458,22 +464,7 @@ fn cli_purpose_entities_and_budget_reach_the_run_and_lineage_the_result() {
         "{json}"
     );
     // Human output names the labels on stderr.
-    let out = crate::util::wrex(&[
-        "run",
-        script.to_str().unwrap(),
-        "--policy",
-        policy.to_str().unwrap(),
-        "--root",
-        root,
-        "--entities",
-        entities.to_str().unwrap(),
-        "--on-behalf-of",
-        "clerk-17",
-        "--purpose",
-        "billing-review",
-        "-o",
-        "human",
-    ]);
+    let out = wrex(&["--purpose", "billing-review", "-o", "human"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(
