@@ -251,6 +251,22 @@ fn eu_data_cannot_be_written_outside_the_eu_once_read() {
         "forbidden by policy \"eu-data-stays-in-eu\"",
     );
     assert!(!records.path("srv/us/report.txt").exists());
+    // The same holds when the same kind of write was permitted earlier in the run, before
+    // the read: each request is judged with the lineage as it is then. (With a purpose, every
+    // request has a context from the start, so the earlier write's is one the runtime keeps.)
+    let out = runtime().run(
+        records
+            .job("export_after_write", "jurisdiction")
+            .purpose("quarterly-report"),
+    );
+    assert_denied_because(
+        &out,
+        "create",
+        "/srv/us/late.txt",
+        "forbidden by policy \"eu-data-stays-in-eu\"",
+    );
+    assert!(records.path("srv/us/early.txt").exists());
+    assert!(!records.path("srv/us/late.txt").exists());
     // … and an EU one is fine, with the labels it wrote in the lineage.
     let out = run(true, "/srv/records/report.txt");
     assert_success(&out);

@@ -347,6 +347,12 @@ pub struct Authorizer {
     labels_stale: std::sync::atomic::AtomicBool,
     /// What the run is for (`context.purpose`).
     purpose: Option<String>,
+    /// The Cedar context of each action for requests that carry only the run's own attributes
+    /// (`on_behalf_of`, `purpose`, `lineage`), with the lineage version it was built at:
+    /// converting and validating the JSON context costs tens of microseconds per request.
+    run_contexts: Mutex<HashMap<String, (u64, Context)>>,
+    /// Bumped whenever the lineage gains a label (the run's contexts change).
+    lineage_version: std::sync::atomic::AtomicU64,
 }
 
 /// Entity stores by resource, with a bound on their size.
@@ -443,6 +449,8 @@ impl Authorizer {
             lineage: Mutex::new(Lineage::default()),
             labels_stale: std::sync::atomic::AtomicBool::new(false),
             purpose: None,
+            run_contexts: Mutex::new(HashMap::new()),
+            lineage_version: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -574,8 +582,9 @@ impl Authorizer {
         resource: &A::Resource,
         context: RequestContext,
     ) -> Result<Granted<A>, Denied> {
+        let shared = context.is_empty();
         let context = self.full_context(context);
-        let decided = self.evaluate(A::NAMESPACE, A::ID, resource, &context);
+        let decided = self.evaluate(A::NAMESPACE, A::ID, resource, &context, shared);
         let labels = decided.labels.clone();
         self.conclude(A::NAMESPACE, A::ID, resource, context, decided)?;
         self.flows(A::NAMESPACE, A::ID, &labels);
@@ -661,13 +670,18 @@ impl Authorizer {
             return;
         }
         let mut lineage = self.lineage.lock().unwrap_or_else(|e| e.into_inner());
+        let mut grew = false;
         for (key, value) in labels {
             let name = label_name(key, value);
             if read {
-                lineage.read.insert(name);
+                grew |= lineage.read.insert(name);
             } else if written {
-                lineage.written.insert(name);
+                grew |= lineage.written.insert(name);
             }
+        }
+        if grew {
+            // Later requests carry the new lineage: the cached contexts are out of date.
+            self.lineage_version.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -774,8 +788,9 @@ impl Authorizer {
         resource: &dyn Resource,
         context: RequestContext,
     ) -> Explanation {
+        let shared = context.is_empty();
         let context = self.full_context(context);
-        let decided = self.evaluate(namespace, id, resource, &context);
+        let decided = self.evaluate(namespace, id, resource, &context, shared);
         Explanation {
             allowed: decided.allowed,
             reason: if decided.allowed {
@@ -793,7 +808,7 @@ impl Authorizer {
     /// decides is always made with [`Self::authorize`].
     pub fn permits<A: Action>(&self, _action: A, resource: &A::Resource) -> bool {
         let context = self.full_context(RequestContext::new());
-        self.evaluate(A::NAMESPACE, A::ID, resource, &context)
+        self.evaluate(A::NAMESPACE, A::ID, resource, &context, true)
             .allowed
     }
 
@@ -815,12 +830,15 @@ impl Authorizer {
         context
     }
 
+    /// Decides one request. `shared`: `context` holds only the run's own attributes, so its
+    /// Cedar form can be reused by every such request for the action.
     fn evaluate(
         &self,
         namespace: &str,
         id: &str,
         resource: &dyn Resource,
         context: &RequestContext,
+        shared: bool,
     ) -> Evaluated {
         if let Some(why) = self
             .guard
@@ -842,12 +860,29 @@ impl Authorizer {
         let context = if context.is_empty() {
             Context::empty()
         } else {
-            match Context::from_json_value(
-                Value::Object(context.clone()),
-                Some((schema(), action_uid)),
-            ) {
-                Ok(c) => c,
-                Err(e) => return Evaluated::error(format!("invalid context: {e}")),
+            let version = self.lineage_version.load(Ordering::Relaxed);
+            let key = shared.then(|| format!("{namespace}::{id}"));
+            let cached = key.as_ref().and_then(|k| {
+                let contexts = self.run_contexts.lock().ok()?;
+                let (at, context) = contexts.get(k)?;
+                (*at == version).then(|| context.clone())
+            });
+            match cached {
+                Some(c) => c,
+                None => match Context::from_json_value(
+                    Value::Object(context.clone()),
+                    Some((schema(), action_uid)),
+                ) {
+                    Ok(c) => {
+                        if let Some(k) = key
+                            && let Ok(mut contexts) = self.run_contexts.lock()
+                        {
+                            contexts.insert(k, (version, c.clone()));
+                        }
+                        c
+                    }
+                    Err(e) => return Evaluated::error(format!("invalid context: {e}")),
+                },
             }
         };
         let request = match Request::new(
