@@ -74,8 +74,9 @@ pub(crate) enum Command {
         command: PolicyCommand,
     },
     /// Answer one authorization question without running a script: would the policy allow
-    /// ACTION on RESOURCE, and by which policy (or why not)? Exit status 0: allowed; 1:
-    /// denied; 2: bad input.
+    /// ACTION on RESOURCE, and by which policy (or why not)? Labels come from `--entities`
+    /// only (no extended attributes are read: the question is about the policy). Exit
+    /// status 0: allowed; 1: denied; 2: bad input.
     Explain(Question),
     /// Serve the Model Context Protocol: tools `run_script`, `list_functions` and `explain`
     /// over stdio (default) or streamable HTTP (`--http`), under one policy, limits, root and
@@ -122,19 +123,8 @@ pub(crate) struct Question {
     /// The resource's UID, e.g. `file_system::File::"/var/log/syslog"`.
     #[arg(long)]
     pub(crate) resource: String,
-    /// Cedar principal id; defaults to the OS user running wrex.
-    #[arg(long, value_name = "NAME")]
-    pub(crate) principal: Option<String>,
-    /// The parties the run would act for, as `wrex run --on-behalf-of`.
-    #[arg(long, value_name = "PARTY,…", value_delimiter = ',', value_parser = party)]
-    pub(crate) on_behalf_of: Vec<String>,
-    /// The run's purpose, as `wrex run --purpose`.
-    #[arg(long, value_name = "TEXT", value_parser = purpose)]
-    pub(crate) purpose: Option<String>,
-    /// Data labels from an entities file, as `wrex run --entities` (extended attributes are
-    /// not read: the question is about the policy).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) entities: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) asker: AskerArgs,
     /// The request context as a JSON object, e.g. `{"destination": {…}}` for `move`.
     #[arg(long, value_name = "JSON")]
     pub(crate) context: Option<String>,
@@ -197,10 +187,10 @@ pub(crate) struct Common {
     pub(crate) job: JobArgs,
 }
 
-/// How every run is set up: identity, purpose and labels, audit, root, limits (`wrex run`
-/// and `wrex mcp` alike).
+/// Who a run acts as and for, what for, and the labels of the data it touches (`wrex run`,
+/// `wrex mcp`, `wrex explain`).
 #[derive(Args, Debug, Clone)]
-pub(crate) struct JobArgs {
+pub(crate) struct AskerArgs {
     /// Cedar principal id (`User::"<id>"`); defaults to the OS user running wrex.
     #[arg(long, value_name = "NAME")]
     pub(crate) principal: Option<String>,
@@ -221,6 +211,14 @@ pub(crate) struct JobArgs {
     /// entities with `read_budget`. Policies see labels as tags (`resource.getTag(…)`).
     #[arg(long, value_name = "FILE")]
     pub(crate) entities: Option<PathBuf>,
+}
+
+/// How every run is set up: identity, purpose and labels, audit, root, limits (`wrex run`
+/// and `wrex mcp` alike).
+#[derive(Args, Debug, Clone)]
+pub(crate) struct JobArgs {
+    #[command(flatten)]
+    pub(crate) asker: AskerArgs,
 
     /// At most SIZE bytes of data labelled LABEL (`phi`, or `classification:phi`) may be read
     /// in the run; reading past it is denied, naming the label. Repeatable; overrides the

@@ -277,6 +277,7 @@ impl Server {
         let (functions, _) = wrex::functions::describe(&signatures);
         let principal = args
             .job
+            .asker
             .principal
             .clone()
             .unwrap_or_else(wrex::current_user);

@@ -59,8 +59,8 @@ pub(crate) fn explain(q: &Question) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let principal = q.principal.clone().unwrap_or_else(wrex::current_user);
-    let entities = match &q.entities {
+    let principal = q.asker.principal.clone().unwrap_or_else(wrex::current_user);
+    let entities = match &q.asker.entities {
         None => None,
         Some(path) => match crate::input::load_entities(path) {
             Ok(file) => Some(std::sync::Arc::new(file)),
@@ -72,8 +72,8 @@ pub(crate) fn explain(q: &Question) -> ExitCode {
     };
     let asker = wrex::explain::Asker {
         principal: principal.clone(),
-        on_behalf_of: q.on_behalf_of.clone(),
-        purpose: q.purpose.clone(),
+        on_behalf_of: q.asker.on_behalf_of.clone(),
+        purpose: q.asker.purpose.clone(),
         entities,
     };
     match wrex::explain::explain(&policy, &asker, &q.action, &q.resource, context) {

@@ -40,7 +40,7 @@ impl Setup {
                 Some(log)
             }
         };
-        let entities = match &args.entities {
+        let entities = match &args.asker.entities {
             None => None,
             Some(path) => {
                 let file =
@@ -62,8 +62,8 @@ impl Setup {
     pub(crate) fn asker(&self, principal: &str) -> wrex::explain::Asker {
         wrex::explain::Asker {
             principal: principal.to_string(),
-            on_behalf_of: self.args.on_behalf_of.clone(),
-            purpose: self.args.purpose.clone(),
+            on_behalf_of: self.args.asker.on_behalf_of.clone(),
+            purpose: self.args.asker.purpose.clone(),
             entities: self.entities.clone().map(Arc::new),
         }
     }
@@ -78,13 +78,13 @@ impl Setup {
         let a = &self.args;
         let mut job = Job::new(script, policy)
             .limits(self.limits.clone())
-            .on_behalf_of(a.on_behalf_of.clone())
+            .on_behalf_of(a.asker.on_behalf_of.clone())
             .xattr_labels(!a.no_xattr_labels)
             .redaction_dictionary(a.redaction_dictionary.clone());
-        if let Some(principal) = &a.principal {
+        if let Some(principal) = &a.asker.principal {
             job = job.principal(principal.clone());
         }
-        if let Some(purpose) = &a.purpose {
+        if let Some(purpose) = &a.asker.purpose {
             job = job.purpose(purpose.clone());
         }
         if let Some(entities) = &self.entities {
