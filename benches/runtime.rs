@@ -17,6 +17,9 @@
 //!   without and with an audit log (one `fdatasync`ed line per decision).
 //! - `labels/{one_read,reads_1k}_{off,xattrs,entities}`: the cost of data labels (none; the
 //!   default `user.wrex.*` attribute reads; an entities file labelling the files' directory).
+//! - `cedar/tenants/N` and `policies/reads_1k/N`: one decision, and 1,000 reads from one
+//!   script, under N policies about the same actions — the one that applies and N−1 about
+//!   other tenants' directories (policy slicing keeps both flat).
 
 use std::path::Path;
 use std::process::Command;
@@ -256,6 +259,52 @@ fn cedar(c: &mut Criterion) {
         });
     }
     group.finish();
+    let mut group = c.benchmark_group("cedar/tenants");
+    for n in [1, 1001] {
+        let text = tenants_policy("/data", n);
+        let authz = Authorizer::new(Policy::parse(&text).unwrap(), "bench", None);
+        let file = FsResource::File("/data/a/b.txt".into());
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| authz.authorize(fs_action::Read, &file).unwrap())
+        });
+    }
+    group.finish();
+}
+
+/// `n` policies about `open` and `read`: one on `dir`, and `n - 1` on other tenants'
+/// directories (`/srv/tenants/t<i>`), as a host serving many tenants writes them.
+fn tenants_policy(dir: &str, n: usize) -> String {
+    let rule = |d: &str| {
+        format!(
+            "permit (principal, action in [file_system::Action::\"open\", file_system::Action::\"read\"], resource in file_system::Dir::\"{d}\");\n"
+        )
+    };
+    let mut text = rule(dir);
+    for i in 1..n {
+        text.push_str(&rule(&format!("/srv/tenants/t{i}")));
+    }
+    text
+}
+
+/// 1,000 reads from one script under 1 policy and under 1,001 (the one that applies and
+/// 1,000 about other tenants' directories).
+fn policies(c: &mut Criterion) {
+    let runtime = Runtime::new().unwrap();
+    let f = files();
+    let script = fixture("reads_1k.rhai");
+    let mut group = c.benchmark_group("policies/reads_1k");
+    group.sample_size(20);
+    for n in [1, 1001] {
+        let policy = Policy::parse(&tenants_policy(&f.root, n)).unwrap();
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| {
+                let mut job = job(&script, &f);
+                job.policy = policy.clone();
+                assert!(runtime.run(job).is_success())
+            })
+        });
+    }
+    group.finish();
 }
 
 fn audit(c: &mut Criterion) {
@@ -319,5 +368,7 @@ fn labels(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, runs, cpu, reads, grep, cedar, audit, labels);
+criterion_group!(
+    benches, runs, cpu, reads, grep, cedar, policies, audit, labels
+);
 criterion_main!(benches);

@@ -29,6 +29,8 @@ rd_g, rd_n = median_ns("reads", "guest"), median_ns("reads", "native")
 gr_g, gr_n = median_ns("grep", "guest"), median_ns("grep", "native")
 d = {n: median_ns("cedar_decision", str(n)) for n in (10, 100, 1000)}
 au_off, au_on = median_ns("audit", "unaudited"), median_ns("audit", "audited")
+t1, t1001 = median_ns("cedar_tenants", "1"), median_ns("cedar_tenants", "1001")
+p1, p1001 = median_ns("policies_reads_1k", "1"), median_ns("policies_reads_1k", "1001")
 rows = [
     ("1. warm run, one authorized read (median)", fmt(warm), "", "≤ 50 µs"),
     ("1. warm runs/s, 2 threads", f"{1e9/warm2:,.0f} runs/s", "", "≥ 20,000 runs/s"),
@@ -42,6 +44,10 @@ rows = [
     ("5. one decision, 10 policies", fmt(d[10]), "1.00×", "flat"),
     ("5. one decision, 100 policies", fmt(d[100]), f"{d[100]/d[10]:.2f}×", "flat"),
     ("5. one decision, 1,000 policies", fmt(d[1000]), f"{d[1000]/d[10]:.2f}×", "flat"),
+    ("5. one decision, 1 policy", fmt(t1), "1.00×", ""),
+    ("5. one decision, 1,001 policies (1,000 other tenants' directories)", fmt(t1001), f"{t1001/t1:.2f}×", "flat"),
+    ("5. 1,000 reads, 1 policy", fmt(p1), "1.00×", ""),
+    ("5. 1,000 reads, 1,001 policies (1,000 other tenants' directories)", fmt(p1001), f"{p1001/p1:.2f}×", "≤ 1.5×"),
     ("7. 1,000 reads (3,000 decisions), audited", fmt(au_on), f"{au_on/au_off:.2f}× unaudited", ""),
     ("7. same, unaudited", fmt(au_off), "1.00×", ""),
     ("7. audit cost per decision", fmt((au_on - au_off) / 3000), "", ""),

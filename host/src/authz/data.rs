@@ -57,7 +57,7 @@ impl Authorizer {
         if bytes == 0 {
             return Ok(());
         }
-        let labels = match self.with_store(resource, |_, labels| labels.clone()) {
+        let labels = match self.with_store(resource, |store| store.labels.clone()) {
             Ok(labels) => labels,
             Err(e) => {
                 let decided = Evaluated::error(e);

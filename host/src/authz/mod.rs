@@ -11,6 +11,7 @@
 mod data;
 mod policy;
 mod schema;
+mod slice;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -67,6 +68,11 @@ pub trait Resource: fmt::Display {
     /// resource's depth: with every ancestor, Cedar's transitive closure costs depth², which
     /// for a 2,048-component path was seconds and hundreds of MB per request.
     fn entities(&self, referenced: &Referenced) -> Vec<Entity>;
+    /// The resource entity's `path` attribute, if it has one (a `resource.path like "/p*"`
+    /// condition then slices policies by path; see `slice.rs`).
+    fn path_attr(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// `namespace::Name` as an entity type name.
@@ -345,10 +351,18 @@ pub struct Authorizer {
 /// Entity stores by resource, with a bound on their size.
 #[derive(Default)]
 struct EntityCache {
-    /// A resource's entities, and its labels (also on the resource entity, as tags).
-    stores: HashMap<EntityUid, (Entities, Arc<Labels>)>,
+    /// A resource's entities, its labels (also on the resource entity, as tags), and the
+    /// policy-slicing keys it matches.
+    stores: HashMap<EntityUid, Store>,
     /// An upper bound of the bytes the stores hold (ids and attributes).
     bytes: usize,
+}
+
+/// What a request about one resource needs, built once per resource per run.
+struct Store {
+    entities: Entities,
+    labels: Arc<Labels>,
+    keys: Box<[slice::KeyId]>,
 }
 
 /// Most bytes of entity stores an [`Authorizer`] keeps (about 2,000 stores of the longest
@@ -759,25 +773,26 @@ impl Authorizer {
             Ok(r) => r,
             Err(e) => return Evaluated::error(format!("invalid request: {e}")),
         };
-        // Only the policies whose action scope can match: the same decision, without
-        // evaluating policies about other actions.
-        let answer = self.with_store(resource, |entities, labels| {
+        // Only the policies whose action scope can match, and of those only the ones that can
+        // apply to the resource: the same decision as over the whole set (see `slice.rs`).
+        let answer = self.with_store(resource, |store| {
+            let slice = policies.slice(&store.keys);
             (
-                self.cedar.is_authorized(&request, policies, entities),
-                labels.clone(),
+                slice.decide(&self.cedar, &request, &store.entities),
+                store.labels.clone(),
             )
         });
-        let (response, labels) = match answer {
+        let (answer, labels) = match answer {
             Ok(answer) => answer,
             Err(e) => return Evaluated::error(e),
         };
-        let diagnostics = response.diagnostics();
-        let policies = diagnostics
-            .reason()
+        let policies = answer
+            .reasons
+            .iter()
             .map(|id| self.policy.display_id(id))
             .collect();
-        let errors: Vec<String> = diagnostics.errors().map(ToString::to_string).collect();
-        let allowed = response.decision() == CedarDecision::Allow && errors.is_empty();
+        let errors = answer.errors;
+        let allowed = answer.decision == CedarDecision::Allow && errors.is_empty();
         Evaluated {
             allowed,
             policies,
@@ -786,13 +801,13 @@ impl Authorizer {
         }
     }
 
-    /// Calls `f` with the entity store and labels of `resource`, built (and cached) on first
-    /// use: the resource with its labels as tags, and the entities it is `in` that a policy
-    /// names.
+    /// Calls `f` with the entity store, labels and slicing keys of `resource`, built (and
+    /// cached) on first use: the resource with its labels as tags, and the entities it is `in`
+    /// that a policy names.
     fn with_store<T>(
         &self,
         resource: &dyn Resource,
-        f: impl FnOnce(&Entities, &Arc<Labels>) -> T,
+        f: impl FnOnce(&Store) -> T,
     ) -> Result<T, String> {
         let mut cache = self
             .entities
@@ -826,6 +841,7 @@ impl Authorizer {
                 *first = Entity::new_with_tags(uid, attrs, parents, tags)
                     .map_err(|e| format!("invalid labels on {resource}: {e}"))?;
             }
+            let keys = self.policy.slicer().keys_of(&built, resource.path_attr());
             let entities = Entities::from_entities(built, Some(schema()))
                 .map_err(|e| format!("invalid entities: {e}"))?;
             if cache.bytes + bytes > MAX_CACHED_ENTITY_BYTES {
@@ -833,15 +849,18 @@ impl Authorizer {
                 cache.bytes = 0;
             }
             cache.bytes += bytes;
-            cache
-                .stores
-                .insert(resource_uid.clone(), (entities, Arc::new(labels)));
+            let store = Store {
+                entities,
+                labels: Arc::new(labels),
+                keys,
+            };
+            cache.stores.insert(resource_uid.clone(), store);
         }
-        let (entities, labels) = cache
+        let store = cache
             .stores
             .get(&resource_uid)
             .ok_or_else(|| "entity cache miss".to_string())?;
-        Ok(f(entities, labels))
+        Ok(f(store))
     }
 }
 

@@ -10,6 +10,7 @@ use cedar_policy::{ActionConstraint, EntityUid, PolicyId, PolicySet, ValidationM
 use miette::Diagnostic;
 
 use super::schema::{action_entities, schema};
+use super::slice::{ActionSlices, Slicer};
 
 /// Why a policy could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -145,25 +146,23 @@ fn check_nesting(text: &str, name: &str) -> Result<(), PolicyError> {
 }
 
 /// One action of the schema: its UID (built once) and the policies that can apply to it,
-/// selected on first use (a policy set of 10,000 policies that each apply to every action
-/// would otherwise be copied once per action of the schema at load: seconds and hundreds of
-/// MB before any run).
+/// selected and sliced on first use (a policy set of 10,000 policies that each apply to every
+/// action would otherwise be copied once per action of the schema at load: seconds and
+/// hundreds of MB before any run).
 #[derive(Debug)]
 pub(crate) struct ActionPolicies {
     pub(crate) uid: EntityUid,
-    policies: OnceLock<PolicySet>,
+    slices: OnceLock<ActionSlices>,
 }
 
 impl ActionPolicies {
-    /// The policies whose action scope can match this action.
-    pub(crate) fn policies(&self, all: &PolicySet) -> &PolicySet {
-        self.policies.get_or_init(|| {
-            let mut subset = PolicySet::new();
-            for policy in all.policies().filter(|p| scope_matches(p, &self.uid)) {
-                // INVARIANT: ids are unique in `all`, so they are unique in the subset.
-                let _ = subset.add(policy.clone());
-            }
-            subset
+    /// The policies whose action scope can match this action, sliced by resource.
+    fn slices(&self, all: &PolicySet, slicer: &Slicer) -> &ActionSlices {
+        self.slices.get_or_init(|| {
+            ActionSlices::new(
+                all.policies().filter(|p| scope_matches(p, &self.uid)),
+                slicer,
+            )
         })
     }
 }
@@ -179,6 +178,7 @@ type ActionIndex = HashMap<String, HashMap<String, ActionPolicies>>;
 pub struct Policy {
     set: Arc<PolicySet>,
     by_action: Arc<ActionIndex>,
+    slicer: Arc<Slicer>,
     referenced: Arc<Referenced>,
     /// SHA-256 of the policy text, lower-case hex (what the audit log records).
     digest: Arc<str>,
@@ -218,7 +218,7 @@ fn index_by_action() -> ActionIndex {
             id,
             ActionPolicies {
                 uid: uid.clone(),
-                policies: OnceLock::new(),
+                slices: OnceLock::new(),
             },
         );
     }
@@ -275,9 +275,11 @@ impl Policy {
         }
         let by_action = index_by_action();
         let referenced = Referenced::of(&set);
+        let slicer = Slicer::of(&set);
         Ok(Self {
             set: Arc::new(set),
             by_action: Arc::new(by_action),
+            slicer: Arc::new(slicer),
             referenced: Arc::new(referenced),
             digest: crate::audit::sha256_hex(text.as_bytes()).into(),
         })
@@ -311,11 +313,26 @@ impl Policy {
         self.len() == 0
     }
 
-    /// The action `namespace::Action::"id"` and the policies that can apply to it; `None` for
-    /// an action the schema does not declare.
-    pub(crate) fn for_action(&self, namespace: &str, id: &str) -> Option<(&EntityUid, &PolicySet)> {
+    /// The action `namespace::Action::"id"` and the policies that can apply to it, sliced by
+    /// resource; `None` for an action the schema does not declare.
+    pub(crate) fn for_action(
+        &self,
+        namespace: &str,
+        id: &str,
+    ) -> Option<(&EntityUid, &ActionSlices)> {
         let action = self.by_action.get(namespace)?.get(id)?;
-        Some((&action.uid, action.policies(&self.set)))
+        Some((&action.uid, action.slices(&self.set, &self.slicer)))
+    }
+
+    /// The whole set (tests compare decisions over it with the sliced ones).
+    #[cfg(test)]
+    pub(crate) fn set(&self) -> &PolicySet {
+        &self.set
+    }
+
+    /// What slices the policies by resource.
+    pub(crate) fn slicer(&self) -> &Slicer {
+        &self.slicer
     }
 
     /// The entities the policies name.
@@ -482,7 +499,7 @@ mod tests {
         let count = |a| {
             policy
                 .for_action("file_system", a)
-                .map_or(0, |(_, p)| p.policies().count())
+                .map_or(0, |(_, p)| p.slice(&[]).len())
         };
         assert_eq!(count("write"), 3);
         assert_eq!(count("read"), 3);

@@ -119,6 +119,10 @@ impl authz::Resource for FsResource {
         entity_uid(NAMESPACE, self.kind(), self.path())
     }
 
+    fn path_attr(&self) -> Option<&str> {
+        Some(self.path())
+    }
+
     /// The resource, and those of its ancestor `Dir`s up to `/` that a policy names, chained
     /// nearest first, so that `resource in file_system::Dir::"/var/log"` holds for everything
     /// below `/var/log`.
