@@ -311,6 +311,34 @@ fn extended_attribute_labels_apply_and_directories_pass_them_down() {
     assert!(out.lineage.is_empty());
 }
 
+/// Entity stores of unlabelled resources are shared by every run under a policy; a label
+/// set between two runs still reaches the second (labels are read per run, first).
+#[test]
+fn a_label_set_between_runs_applies_to_the_next_run() {
+    let records = Records::new();
+    records.tree.write("srv/records/solo.txt", "solo\n");
+    records.tree.write("srv/records/xdir/inner.txt", "inner\n");
+    let policy = policy_file("purpose_limitation");
+    let job = || {
+        Job::new(script("read_labelled"), policy.clone())
+            .principal("billing-agent")
+            .root(&records.tree.root)
+    };
+    let out = runtime().run(job());
+    assert_success(&out);
+    assert!(out.lineage.is_empty());
+    set_xattr(
+        &records.path("srv/records/solo.txt"),
+        "classification",
+        "phi",
+    );
+    let out = runtime().run(job());
+    assert_denied_because(&out, "open", "/srv/records/solo.txt", "no permit matched");
+    let out = runtime().run(job().purpose("incident-4711"));
+    assert_success(&out);
+    assert!(out.lineage.read.contains("classification:phi"));
+}
+
 #[test]
 fn labels_stay_with_the_data_and_scripts_cannot_set_them() {
     let records = Records::new();

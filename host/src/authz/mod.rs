@@ -359,10 +359,10 @@ struct EntityCache {
 }
 
 /// What a request about one resource needs, built once per resource per run.
-struct Store {
-    entities: Entities,
+pub(crate) struct Store {
+    entities: Arc<Entities>,
     labels: Arc<Labels>,
-    keys: Box<[slice::KeyId]>,
+    keys: Arc<[slice::KeyId]>,
 }
 
 /// Most bytes of entity stores an [`Authorizer`] keeps (about 2,000 stores of the longest
@@ -803,7 +803,8 @@ impl Authorizer {
 
     /// Calls `f` with the entity store, labels and slicing keys of `resource`, built (and
     /// cached) on first use: the resource with its labels as tags, and the entities it is `in`
-    /// that a policy names.
+    /// that a policy names. A resource without labels gets the store every run shares
+    /// ([`Policy::shared_store`]): it depends on nothing but the resource and the policy.
     fn with_store<T>(
         &self,
         resource: &dyn Resource,
@@ -815,45 +816,28 @@ impl Authorizer {
             .map_err(|_| "entity cache poisoned".to_string())?;
         let resource_uid = resource.uid();
         if !cache.stores.contains_key(&resource_uid) {
-            let mut built = resource.entities(self.policy.referenced());
             let labels = match &self.labels {
                 Some(source) => source
                     .labels(resource.type_name(), resource.id())
                     .map_err(|e| format!("the labels of {resource} could not be read: {e}"))?,
                 None => Labels::new(),
             };
-            // Each entity holds an id and a `path` no longer than the resource's own.
-            let mut bytes = built.len() * (2 * resource.id().len() + 64);
-            if !labels.is_empty()
-                && let Some(first) = built.first_mut()
-            {
-                bytes += labels
-                    .iter()
-                    .map(|(k, v)| k.len() + v.len() + 32)
-                    .sum::<usize>();
-                let (uid, attrs, parents) = first.clone().into_inner();
-                let tags = labels.iter().map(|(k, v)| {
-                    (
-                        k.clone(),
-                        cedar_policy::RestrictedExpression::new_string(v.clone()),
-                    )
-                });
-                *first = Entity::new_with_tags(uid, attrs, parents, tags)
-                    .map_err(|e| format!("invalid labels on {resource}: {e}"))?;
-            }
-            let keys = self.policy.slicer().keys_of(&built, resource.path_attr());
-            let entities = Entities::from_entities(built, Some(schema()))
-                .map_err(|e| format!("invalid entities: {e}"))?;
+            let (store, bytes) = if labels.is_empty() {
+                let (entities, keys) = self.policy.shared_store(resource)?;
+                let store = Store {
+                    entities,
+                    labels: Arc::default(),
+                    keys,
+                };
+                (store, resource.id().len() + 64)
+            } else {
+                build_store(&self.policy, resource, labels)?
+            };
             if cache.bytes + bytes > MAX_CACHED_ENTITY_BYTES {
                 cache.stores.clear();
                 cache.bytes = 0;
             }
             cache.bytes += bytes;
-            let store = Store {
-                entities,
-                labels: Arc::new(labels),
-                keys,
-            };
             cache.stores.insert(resource_uid.clone(), store);
         }
         let store = cache
@@ -862,6 +846,44 @@ impl Authorizer {
             .ok_or_else(|| "entity cache miss".to_string())?;
         Ok(f(store))
     }
+}
+
+/// The entity store of `resource` (its labels as tags on the resource entity), with an upper
+/// bound of the bytes it holds (ids and attributes).
+fn build_store(
+    policy: &Policy,
+    resource: &dyn Resource,
+    labels: Labels,
+) -> Result<(Store, usize), String> {
+    let mut built = resource.entities(policy.referenced());
+    // Each entity holds an id and a `path` no longer than the resource's own.
+    let mut bytes = built.len() * (2 * resource.id().len() + 64);
+    if !labels.is_empty()
+        && let Some(first) = built.first_mut()
+    {
+        bytes += labels
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 32)
+            .sum::<usize>();
+        let (uid, attrs, parents) = first.clone().into_inner();
+        let tags = labels.iter().map(|(k, v)| {
+            (
+                k.clone(),
+                cedar_policy::RestrictedExpression::new_string(v.clone()),
+            )
+        });
+        *first = Entity::new_with_tags(uid, attrs, parents, tags)
+            .map_err(|e| format!("invalid labels on {resource}: {e}"))?;
+    }
+    let keys = policy.slicer().keys_of(&built, resource.path_attr());
+    let entities = Entities::from_entities(built, Some(schema()))
+        .map_err(|e| format!("invalid entities: {e}"))?;
+    let store = Store {
+        entities: Arc::new(entities),
+        labels: Arc::new(labels),
+        keys: keys.into(),
+    };
+    Ok((store, bytes))
 }
 
 /// An entity with string attributes and parents, for [`Resource::entities`].
