@@ -2,6 +2,7 @@
 //! comparison table recorded in `benches/README.md`.
 //!
 //! - `run/warm_one_read`: one authorized file read through a warm `Runtime`.
+//! - `run/warm_noop`: `40 + 2` through a warm `Runtime` (no host call): the per-run floor.
 //! - `run/warm_one_read_2_threads`: the same, two threads sharing the runtime (time per run).
 //! - `run/cold_process`: the same script through `wrex run` as a new process.
 //! - `cpu/guest` vs `cpu/native`: fib 25, string building and a sort, in the guest and in Rhai
@@ -79,6 +80,11 @@ fn runs(c: &mut Criterion) {
     let mut group = c.benchmark_group("run");
     group.bench_function("warm_one_read", |b| {
         b.iter(|| assert!(runtime.run(job(&script, &f)).is_success()))
+    });
+    // The floor under `warm_one_read`: instantiate, run `40 + 2`, finish; no host call.
+    let empty = Policy::parse("").unwrap();
+    group.bench_function("warm_noop", |b| {
+        b.iter(|| assert!(runtime.run(Job::new("40 + 2", empty.clone())).is_success()))
     });
     group.bench_function("warm_one_read_2_threads", |b| {
         b.iter_custom(|iters| {

@@ -23,6 +23,7 @@ def fmt(ns):
     return f"{ns:.0f} ns"
 warm = median_ns("run", "warm_one_read")
 warm2 = median_ns("run", "warm_one_read_2_threads")
+noop = median_ns("run", "warm_noop")
 cold = median_ns("run", "cold_process")
 cpu_g, cpu_n = median_ns("cpu", "guest"), median_ns("cpu", "native")
 rd_g, rd_n = median_ns("reads", "guest"), median_ns("reads", "native")
@@ -33,6 +34,7 @@ t1, t1001 = median_ns("cedar_tenants", "1"), median_ns("cedar_tenants", "1001")
 p1, p1001 = median_ns("policies_reads_1k", "1"), median_ns("policies_reads_1k", "1001")
 rows = [
     ("1. warm run, one authorized read (median)", fmt(warm), "", "≤ 50 µs"),
+    ("1. warm run, `40 + 2`, no host call (median)", fmt(noop), f"{noop/warm:.2f}× one read", ""),
     ("1. warm runs/s, 2 threads", f"{1e9/warm2:,.0f} runs/s", "", "≥ 20,000 runs/s"),
     ("2. `wrex run` as a new process (median wall)", fmt(cold), f"{cold/warm:.0f}× warm", "≤ 6 ms"),
     ("3. CPU-bound script in the guest", fmt(cpu_g), f"{cpu_g/cpu_n:.2f}× native", "≤ 1.3× native"),
