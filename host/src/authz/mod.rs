@@ -38,7 +38,7 @@ pub use policy::{
     MAX_CACHED_POLICIES, MAX_POLICY_BYTES, MAX_POLICY_NESTING, Policy, PolicyCache, PolicyError,
     Referenced,
 };
-pub use schema::{SCHEMA_TEXT, schema};
+pub use schema::{SCHEMA_JSON, SCHEMA_TEXT, schema, schema_json_of};
 
 /// A Cedar action of one capability, as a type (usually a unit struct such as the file
 /// system's `action::Read`), so that a [`Granted`] proof names the action it proves.
