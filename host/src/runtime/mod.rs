@@ -54,6 +54,25 @@ const KEEP_RESIDENT_BYTES: usize = 1 << 20;
 /// table is about 60 KiB).
 const KEEP_RESIDENT_TABLE_BYTES: usize = 128 << 10;
 
+/// Whether the kernel has the `PAGEMAP_SCAN` ioctl (Linux 6.7 and later).
+fn pagemap_scan_available() -> bool {
+    let Ok(release) = std::fs::read_to_string("/proc/sys/kernel/osrelease") else {
+        return false;
+    };
+    kernel_at_least(&release, (6, 7))
+}
+
+/// Whether a kernel release string (`6.18.44-fc`, `5.15.0-91-generic`) is at least `want`.
+fn kernel_at_least(release: &str, want: (u32, u32)) -> bool {
+    let mut parts = release.trim().split(|c: char| !c.is_ascii_digit());
+    let major = parts.next().and_then(|p| p.parse::<u32>().ok());
+    let minor = parts.next().and_then(|p| p.parse::<u32>().ok());
+    match (major, minor) {
+        (Some(major), Some(minor)) => (major, minor) >= want,
+        _ => false,
+    }
+}
+
 /// How often the engine's epoch advances; the deadline's granularity.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
@@ -160,16 +179,19 @@ impl Runtime {
             .total_core_instances(runs.saturating_mul(4))
             .total_memories(runs.saturating_mul(2))
             .total_tables(runs.saturating_mul(4))
-            .max_memory_size(options.max_memory)
+            .max_memory_size(options.max_memory);
+        if pagemap_scan_available() {
             // A finished run's slot is reset by restoring only the pages it wrote (found with
-            // Linux's PAGEMAP_SCAN, kernel 6.7+; elsewhere the lowest bytes are rewritten),
-            // and those stay mapped: no `madvise` under the process's address-space lock
-            // and no page faults for the next run in the slot. Beyond these bytes, pages
-            // are decommitted as before. `the_pool_resets_a_slot_to_its_image` checks that
-            // nothing a run wrote survives either way.
-            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
-            .table_keep_resident(KEEP_RESIDENT_TABLE_BYTES)
-            .pagemap_scan(wasmtime::Enabled::Auto);
+            // Linux's PAGEMAP_SCAN), and those stay mapped: no `madvise` under the process's
+            // address-space lock and no page faults for the next run in the slot. Beyond
+            // these bytes, pages are decommitted as before. Without the ioctl wasmtime would
+            // rewrite the lowest bytes whole at every reset, which was not measured to pay:
+            // older kernels keep the plain reset. `the_pool_resets_a_slot_to_its_image`
+            // checks that nothing a run wrote survives either way.
+            pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+                .table_keep_resident(KEEP_RESIDENT_TABLE_BYTES)
+                .pagemap_scan(wasmtime::Enabled::Auto);
+        }
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         Engine::new(&config).map_err(RuntimeError::Engine)
     }
@@ -375,6 +397,17 @@ mod tests {
             preinit::preinitialize(&engine, &linker, crate::cache::guest_component_bytes())
                 .unwrap();
         assert!(!snapshot.is_empty());
+    }
+
+    #[test]
+    fn kernel_releases_are_compared_by_major_and_minor() {
+        assert!(kernel_at_least("6.18.44-fc-v669\n", (6, 7)));
+        assert!(kernel_at_least("6.7.0", (6, 7)));
+        assert!(kernel_at_least("7.0.1", (6, 7)));
+        assert!(!kernel_at_least("6.6.30-generic", (6, 7)));
+        assert!(!kernel_at_least("5.15.0-91-generic", (6, 7)));
+        assert!(!kernel_at_least("garbage", (6, 7)));
+        assert!(!kernel_at_least("", (6, 7)));
     }
 
     /// A slot reused by the next instance holds its module's image again, whatever the last
