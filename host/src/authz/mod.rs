@@ -358,7 +358,9 @@ struct EntityCache {
     bytes: usize,
 }
 
-/// What a request about one resource needs, built once per resource per run.
+/// What a request about one resource needs, built once per resource per run (or once per
+/// policy, for a resource without labels: [`Policy::shared_store`]). Cheap to clone.
+#[derive(Debug, Clone)]
 pub(crate) struct Store {
     entities: Arc<Entities>,
     labels: Arc<Labels>,
@@ -823,13 +825,11 @@ impl Authorizer {
                 None => Labels::new(),
             };
             let (store, bytes) = if labels.is_empty() {
-                let (entities, keys) = self.policy.shared_store(resource)?;
-                let store = Store {
-                    entities,
-                    labels: Arc::default(),
-                    keys,
-                };
-                (store, resource.id().len() + 64)
+                // The run holds only a reference to the shared store.
+                (
+                    self.policy.shared_store(resource)?,
+                    resource.id().len() + 64,
+                )
             } else {
                 build_store(&self.policy, resource, labels)?
             };

@@ -6,13 +6,12 @@ use std::path::Path;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use cedar_policy::{
-    ActionConstraint, Entities, EntityUid, PolicyId, PolicySet, ValidationMode, Validator,
-};
+use cedar_policy::{ActionConstraint, EntityUid, PolicyId, PolicySet, ValidationMode, Validator};
 use miette::Diagnostic;
 
+use super::Store;
 use super::schema::{action_entities, schema};
-use super::slice::{ActionSlices, KeyId, Slicer};
+use super::slice::{ActionSlices, Slicer};
 
 /// Why a policy could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -183,21 +182,16 @@ pub struct Policy {
     slicer: Arc<Slicer>,
     referenced: Arc<Referenced>,
     /// Entity stores of unlabelled resources, shared by every run under this policy.
-    stores: Arc<SharedStores>,
+    stores: Arc<Mutex<SharedStores>>,
     /// SHA-256 of the policy text, lower-case hex (what the audit log records).
     digest: Arc<str>,
 }
 
-/// Entity stores by resource, with the bytes each holds (bounded by
+/// Entity stores by resource, and an upper bound of the bytes they hold together (at most
 /// [`MAX_SHARED_STORE_BYTES`]).
 #[derive(Debug, Default)]
 struct SharedStores {
-    map: Mutex<StoreMap>,
-}
-
-#[derive(Debug, Default)]
-struct StoreMap {
-    stores: HashMap<EntityUid, (Arc<Entities>, Arc<[KeyId]>)>,
+    stores: HashMap<EntityUid, Store>,
     bytes: usize,
 }
 
@@ -355,26 +349,22 @@ impl Policy {
     /// shared by every run under this policy (it depends on nothing else). Building one
     /// (validating it against the schema, adding the schema's actions) took a tenth of a
     /// one-read warm run.
-    pub(crate) fn shared_store(
-        &self,
-        resource: &dyn super::Resource,
-    ) -> Result<(Arc<Entities>, Arc<[KeyId]>), String> {
+    pub(crate) fn shared_store(&self, resource: &dyn super::Resource) -> Result<Store, String> {
         let uid = resource.uid();
-        if let Ok(map) = self.stores.map.lock()
-            && let Some((entities, keys)) = map.stores.get(&uid)
+        if let Ok(shared) = self.stores.lock()
+            && let Some(store) = shared.stores.get(&uid)
         {
-            return Ok((entities.clone(), keys.clone()));
+            return Ok(store.clone());
         }
         let (store, bytes) = super::build_store(self, resource, Default::default())?;
-        if let Ok(mut map) = self.stores.map.lock() {
-            if map.bytes + bytes > MAX_SHARED_STORE_BYTES {
-                *map = StoreMap::default();
+        if let Ok(mut shared) = self.stores.lock() {
+            if shared.bytes + bytes > MAX_SHARED_STORE_BYTES {
+                *shared = SharedStores::default();
             }
-            map.bytes += bytes;
-            map.stores
-                .insert(uid, (store.entities.clone(), store.keys.clone()));
+            shared.bytes += bytes;
+            shared.stores.insert(uid, store.clone());
         }
-        Ok((store.entities, store.keys))
+        Ok(store)
     }
 
     /// What slices the policies by resource.

@@ -11,8 +11,8 @@ pub const SCHEMA_TEXT: &str = include_str!("../../../policies/schema.cedarschema
 
 /// The same schema in Cedar's JSON schema format (`policies/schema.json`, written from
 /// [`SCHEMA_TEXT`] by `WREX_WRITE_SCHEMA_JSON=1 cargo test --lib schema`; that test fails
-/// when it is stale). wrex parses this one: Cedar reads it in about 2 ms where it takes 5 ms for its own
-/// syntax, on every start of the `wrex` process.
+/// when it is stale). wrex parses this one: Cedar reads it in about 2 ms where it takes 5 ms
+/// for its own syntax, on every start of the `wrex` process.
 pub const SCHEMA_JSON: &str = include_str!("../../../policies/schema.json");
 
 /// The parsed built-in schema.

@@ -53,12 +53,13 @@ pub(crate) type KeyId = u32;
 /// The keys of every policy of a set, interned, and what each policy needs.
 #[derive(Debug, Default)]
 pub(crate) struct Slicer {
-    ids: HashMap<Key, KeyId>,
-    /// Distinct byte lengths of the `PathPrefix` keys, ascending.
+    /// The `In` and `Eq` keys.
+    entity_keys: HashMap<Key, KeyId>,
+    /// The `PathPrefix` keys, by prefix (looked up by `&str`).
+    prefixes: HashMap<String, KeyId>,
+    /// Distinct byte lengths of the prefixes, ascending.
     prefix_lengths: Vec<usize>,
-    /// Every `PathPrefix` key (matched by a resource without a `path`).
-    prefix_keys: Vec<KeyId>,
-    /// Per policy: `None` if residual, else the keys of which it needs one.
+    /// The keys each policy needs one of; residual policies are not here.
     needs: HashMap<PolicyId, Vec<KeyId>>,
 }
 
@@ -66,45 +67,41 @@ impl Slicer {
     /// Reads the need of every policy of `set`.
     pub(crate) fn of(set: &PolicySet) -> Self {
         let mut slicer = Self::default();
-        let mut lengths = HashSet::new();
         for policy in set.policies() {
             let Some(keys) = need(policy) else { continue };
-            let ids = keys
-                .into_iter()
-                .map(|key| {
-                    if let Key::PathPrefix(p) = &key {
-                        lengths.insert(p.len());
-                    }
-                    let next = slicer.ids.len() as KeyId;
-                    let id = *slicer.ids.entry(key.clone()).or_insert(next);
-                    if id == next && matches!(key, Key::PathPrefix(_)) {
-                        slicer.prefix_keys.push(id);
-                    }
-                    id
-                })
-                .collect();
+            let ids = keys.into_iter().map(|key| slicer.intern(key)).collect();
             slicer.needs.insert(policy.id().clone(), ids);
         }
+        let lengths: HashSet<usize> = slicer.prefixes.keys().map(String::len).collect();
         slicer.prefix_lengths = lengths.into_iter().collect();
         slicer.prefix_lengths.sort_unstable();
         slicer
     }
 
+    /// The id of `key`, given on first sight.
+    fn intern(&mut self, key: Key) -> KeyId {
+        let next = (self.entity_keys.len() + self.prefixes.len()) as KeyId;
+        match key {
+            Key::PathPrefix(prefix) => *self.prefixes.entry(prefix).or_insert(next),
+            key => *self.entity_keys.entry(key).or_insert(next),
+        }
+    }
+
     /// The keys a resource matches: `entities` are the resource (first) and the entities it
     /// is `in`, `path` its `path` attribute (`None` if it has none). Sorted, no duplicates.
     pub(crate) fn keys_of(&self, entities: &[Entity], path: Option<&str>) -> Box<[KeyId]> {
-        if self.ids.is_empty() {
+        if self.needs.is_empty() {
             return Box::default();
         }
         let mut keys = Vec::new();
         for (i, entity) in entities.iter().enumerate() {
             let uid = entity.uid();
             if i == 0
-                && let Some(id) = self.ids.get(&Key::Eq(uid.clone()))
+                && let Some(id) = self.entity_keys.get(&Key::Eq(uid.clone()))
             {
                 keys.push(*id);
             }
-            if let Some(id) = self.ids.get(&Key::In(uid)) {
+            if let Some(id) = self.entity_keys.get(&Key::In(uid)) {
                 keys.push(*id);
             }
         }
@@ -115,13 +112,15 @@ impl Slicer {
                         break;
                     }
                     if let Some(prefix) = path.get(..len)
-                        && let Some(id) = self.ids.get(&Key::PathPrefix(prefix.to_string()))
+                        && let Some(id) = self.prefixes.get(prefix)
                     {
                         keys.push(*id);
                     }
                 }
             }
-            None => keys.extend_from_slice(&self.prefix_keys),
+            // Without a `path`, every prefix condition is evaluated by Cedar (and fails there
+            // as it would over the whole set).
+            None => keys.extend(self.prefixes.values()),
         }
         keys.sort_unstable();
         keys.dedup();

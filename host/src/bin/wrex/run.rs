@@ -50,8 +50,8 @@ pub(crate) fn run(inputs: Inputs) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    // Parsing the schema and the policy (about 4 ms, mostly Cedar's parser) and loading the
-    // compiled guest (about 1.5 ms) do not depend on each other: do them at once.
+    // Parsing the schema and the policy (2–3 ms, mostly Cedar's parser) and loading the
+    // compiled guest (about 2 ms) do not depend on each other: do them at once.
     let policy_name = inputs.policy.display().to_string();
     let parsing = std::thread::Builder::new()
         .name("wrex-policy".into())
