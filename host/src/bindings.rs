@@ -8,6 +8,7 @@ wasmtime::component::bindgen!({
     imports: { default: trappable },
     trappable_error_type: {
         "wrex:sdk/fs.error" => crate::fs::error::FsError,
+        "wrex:sdk/process.error" => crate::process::ProcessError,
     },
     with: {
         "wrex:sdk/fs.dir": crate::fs::resources::DirRes,
@@ -19,3 +20,5 @@ wasmtime::component::bindgen!({
 pub use self::exports::wrex::sdk::runner as wit_runner;
 pub use self::wrex::sdk::fs as wit_fs;
 pub use self::wrex::sdk::log as wit_log;
+pub use self::wrex::sdk::process as wit_process;
+pub use self::wrex::sdk::types as wit_types;

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod authz;
 mod bindings;
 mod cache;
+mod error;
 pub mod explain;
 pub mod fs;
 pub mod functions;
@@ -12,6 +13,7 @@ pub mod labels;
 pub mod limits;
 pub mod log;
 pub mod outcome;
+pub mod process;
 mod runtime;
 mod time;
 

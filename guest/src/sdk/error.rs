@@ -32,6 +32,21 @@ pub fn sdk_error<K: ErrorKind>(kind: K, message: impl Into<String>) -> Box<EvalA
     ))
 }
 
+/// The catchable error of a host denial, of kind `kind` (the capability's `PermissionDenied`),
+/// in Rex's words followed by the reason; the host's id of the denial is remembered for the
+/// uncaught case (see [`describe`]).
+pub fn denied<K: ErrorKind>(
+    kind: K,
+    d: crate::bindings::wrex::sdk::types::Denial,
+) -> Box<EvalAltResult> {
+    let message = format!(
+        "Permission denied: {} unauthorized to perform {} for {}::{} ({})",
+        d.principal, d.action, d.resource_type, d.resource_id, d.reason
+    );
+    remember_denial(&message, d.id);
+    sdk_error(kind, message)
+}
+
 /// A plain string error, as Rex raises for bad builder input and bad flags.
 pub fn plain(message: impl Into<String>) -> Box<EvalAltResult> {
     Box::new(EvalAltResult::ErrorRuntime(

@@ -9,6 +9,7 @@
 //! | `flags`   | command flags (`cat::number`, `tail::n(5)`) and `commands!`, which registers a command once |
 //! | `fs`      | the file-system capability (`wrex:sdk/fs`)                                  |
 //! | `log`     | `info`, `warn`, `error`, `trace`, and `debug` routed to the host log        |
+//! | `process` | the process capability (`wrex:sdk/process`): `ProcessManager`, `ps`, `kill` |
 //!
 //! A new capability adds a module here, its line in [`register`], and its error kinds in
 //! [`describe_error`].
@@ -20,6 +21,7 @@ pub mod fs;
 pub mod log;
 pub mod metrics;
 pub mod options;
+pub mod process;
 
 use rhai::{Dynamic, Engine};
 
@@ -30,10 +32,12 @@ pub fn register(engine: &mut Engine) {
     fs::register(engine);
     log::register(engine);
     metrics::register(engine);
+    process::register(engine);
 }
 
 /// What an uncaught SDK error says and whether it is a host denial, for any capability's
 /// error kinds; `None` for a value that is not an SDK error.
 pub fn describe_error(value: &Dynamic) -> Option<Described> {
     error::describe::<fs::error::IoErrorKind>(value)
+        .or_else(|| error::describe::<process::error::ProcessErrorKind>(value))
 }

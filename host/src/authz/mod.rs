@@ -73,6 +73,13 @@ pub trait Resource: fmt::Display {
     fn path_attr(&self) -> Option<&str> {
         None
     }
+    /// Whether the entity store built for this resource may be kept and reused for every
+    /// later request about the same entity UID. Not for a resource whose attributes change
+    /// while its UID stays (a process: its PID can be reused, its command changes with `exec`)
+    /// nor one that brings request-specific entities (`execute`'s arguments).
+    fn cacheable(&self) -> bool {
+        true
+    }
 }
 
 /// `namespace::Name` as an entity type name.
@@ -812,18 +819,18 @@ impl Authorizer {
         resource: &dyn Resource,
         f: impl FnOnce(&Store) -> T,
     ) -> Result<T, String> {
+        if !resource.cacheable() {
+            let labels = self.labels_of(resource)?;
+            let (store, _) = build_store(&self.policy, resource, labels)?;
+            return Ok(f(&store));
+        }
         let mut cache = self
             .entities
             .lock()
             .map_err(|_| "entity cache poisoned".to_string())?;
         let resource_uid = resource.uid();
         if !cache.stores.contains_key(&resource_uid) {
-            let labels = match &self.labels {
-                Some(source) => source
-                    .labels(resource.type_name(), resource.id())
-                    .map_err(|e| format!("the labels of {resource} could not be read: {e}"))?,
-                None => Labels::new(),
-            };
+            let labels = self.labels_of(resource)?;
             let (store, bytes) = if labels.is_empty() {
                 // The run holds only a reference to the shared store.
                 (
@@ -845,6 +852,18 @@ impl Authorizer {
             .get(&resource_uid)
             .ok_or_else(|| "entity cache miss".to_string())?;
         Ok(f(store))
+    }
+}
+
+impl Authorizer {
+    /// The data labels of `resource` (none without a label source).
+    fn labels_of(&self, resource: &dyn Resource) -> Result<Labels, String> {
+        match &self.labels {
+            Some(source) => source
+                .labels(resource.type_name(), resource.id())
+                .map_err(|e| format!("the labels of {resource} could not be read: {e}")),
+            None => Ok(Labels::new()),
+        }
     }
 }
 

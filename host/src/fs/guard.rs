@@ -94,6 +94,15 @@ fn is_within(path: &str, dir: &str) -> bool {
 
 impl Guard for RuntimeState {
     fn refuses(&self, type_name: &str, id: &str) -> Option<String> {
+        if type_name == "process_system::Process" {
+            // The host process and its threads, whatever the run's `/` (processes are the
+            // host's, not the run's).
+            let ours = id == self.pid.to_string()
+                || (!id.is_empty()
+                    && id.bytes().all(|b| b.is_ascii_digit())
+                    && Path::new("/proc/self/task").join(id).exists());
+            return ours.then(|| format!("process {id} is the wrex host process"));
+        }
         if !type_name.starts_with("file_system::") {
             return None;
         }

@@ -21,6 +21,8 @@ use crate::limits::Meter;
 pub(crate) struct FsCtx {
     /// The run's `/`, opened once: the host's root or the tenant root.
     root: Dir,
+    /// The run's `/` as the host names it, canonical (`None`: the host's `/`).
+    host_root: Option<std::path::PathBuf>,
     pub(crate) redaction_dictionary: String,
 }
 
@@ -31,12 +33,26 @@ impl FsCtx {
         let root = config.root.as_deref().unwrap_or("/".as_ref());
         Ok(Self {
             root: Dir::open_ambient_dir(root, cap_std::ambient_authority())?,
+            host_root: match &config.root {
+                Some(r) => Some(std::fs::canonicalize(r)?),
+                None => None,
+            },
             redaction_dictionary: config.redaction_dictionary.clone(),
         })
     }
 
     pub(crate) fn root(&self) -> BorrowedFd<'_> {
         self.root.as_fd()
+    }
+
+    /// The run's `/`, for another capability that resolves a path the way this one does.
+    pub(crate) fn root_dir(&self) -> &Dir {
+        &self.root
+    }
+
+    /// The run's `/` as the host names it (`None`: the host's `/`).
+    pub(crate) fn host_root(&self) -> Option<&std::path::Path> {
+        self.host_root.as_deref()
     }
 }
 

@@ -10,6 +10,7 @@ use crate::authz::Authorizer;
 use crate::fs::{self, FsCtx, FsView};
 use crate::limits::{Limits, Meter};
 use crate::log::{self, LogBuffer, LogLevel, LogView, Published};
+use crate::process::{self, ProcessCtx, ProcessView};
 
 /// Per-run host state: what the guest's imports can reach, and nothing else.
 pub(crate) struct HostState {
@@ -21,6 +22,8 @@ pub(crate) struct HostState {
     pub(crate) meter: Meter,
     /// The file-system capability.
     pub(crate) fs: FsCtx,
+    /// The process capability.
+    pub(crate) process: ProcessCtx,
     /// The script log.
     pub(crate) log: LogBuffer,
     /// The metrics and alarms the script published.
@@ -40,6 +43,7 @@ impl HostState {
             authz,
             meter: Meter::new(limits, cancel),
             fs,
+            process: ProcessCtx::default(),
             log: LogBuffer::new(log_level),
             published: Published::default(),
         }
@@ -50,6 +54,16 @@ impl HostState {
         FsView {
             ctx: &self.fs,
             table: &mut self.table,
+            authz: &self.authz,
+            meter: &mut self.meter,
+        }
+    }
+
+    /// The process capability's view.
+    pub(crate) fn process(&mut self) -> ProcessView<'_> {
+        ProcessView {
+            ctx: &mut self.process,
+            fs: &self.fs,
             authz: &self.authz,
             meter: &mut self.meter,
         }
@@ -70,5 +84,6 @@ impl HostState {
 pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     fs::add_to_linker(linker, HostState::fs)?;
     log::add_to_linker(linker, HostState::log)?;
+    process::add_to_linker(linker, HostState::process)?;
     Ok(())
 }

@@ -83,14 +83,7 @@ impl fmt::Display for IoErrorKind {
 /// Converts an error returned by a host import.
 pub fn from_wit(err: WitError) -> Box<EvalAltResult> {
     let (kind, message) = match err {
-        WitError::AccessDenied(d) => {
-            let message = format!(
-                "Permission denied: {} unauthorized to perform {} for {}::{} ({})",
-                d.principal, d.action, d.resource_type, d.resource_id, d.reason
-            );
-            error::remember_denial(&message, d.id);
-            (IoErrorKind::PermissionDenied, message)
-        }
+        WitError::AccessDenied(d) => return error::denied(IoErrorKind::PermissionDenied, d),
         WitError::InvalidPath(m) => (IoErrorKind::InvalidPath, m),
         WitError::InvalidArgument(m) => (IoErrorKind::InvalidArguments, m),
         // Rex raises a missing file or directory as the operating system's error (kind

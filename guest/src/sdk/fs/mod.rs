@@ -31,6 +31,11 @@ mod walk;
 
 use rhai::Engine;
 
+// What other capabilities read through the file system (`ipcs_info` reads `/proc/sysvipc`).
+pub(crate) use self::error::from_wit;
+pub(crate) use self::handles::{READ_ONLY, open_dir};
+pub(crate) use self::lines::read_string;
+
 /// Registers the file-system SDK.
 pub fn register(engine: &mut Engine) {
     crate::sdk::error::register::<error::IoErrorKind>(engine);

@@ -1,0 +1,56 @@
+//! The process capability (`wrex:sdk/process`, Cedar namespace `process_system`): list
+//! processes, signal them, and see which use a file.
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `mod.rs` | the module list, the error type, `add_to_linker` |
+//! | `cedar.rs` | the Cedar actions (one type each) and the `Process` resource |
+//! | `procs.rs` | reading `/proc`: what a listing shows, what identifies a process over time |
+//! | `view.rs` | the per-run `ProcessCtx`, the `ProcessView` the WIT functions are implemented on |
+//!
+//! The capability's ambient authority is reading `/proc` and signalling; each process is
+//! authorized before anything about it reaches the guest, and every signal goes through a
+//! pidfd confirmed to be the process that was authorized. The host's own process (and its
+//! threads) is never listed and never a target.
+
+pub mod cedar;
+mod procs;
+mod view;
+
+use wasmtime::component::{HasData, Linker};
+
+use crate::bindings::wit_process as wit;
+use crate::error::{GuestError, HostError};
+
+pub(crate) use self::view::{ProcessCtx, ProcessView};
+
+/// The error type of the process host functions.
+pub(crate) type ProcessError = HostError<wit::Error>;
+
+impl GuestError for wit::Error {
+    fn access_denied(denial: crate::bindings::wit_types::Denial) -> Self {
+        Self::AccessDenied(denial)
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Self::AccessDenied(d) => crate::error::denial_text(d),
+            Self::InvalidArgument(m) | Self::NotFound(m) | Self::Io(m) => m.clone(),
+        }
+    }
+}
+
+/// The [`HasData`] marker that gives the bindings a [`ProcessView`].
+struct HasProcess;
+
+impl HasData for HasProcess {
+    type Data<'a> = ProcessView<'a>;
+}
+
+/// Adds `wrex:sdk/process` to `linker`.
+pub(crate) fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    view: fn(&mut T) -> ProcessView<'_>,
+) -> wasmtime::Result<()> {
+    wit::add_to_linker::<T, HasProcess>(linker, view)
+}
