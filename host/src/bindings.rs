@@ -9,6 +9,7 @@ wasmtime::component::bindgen!({
     trappable_error_type: {
         "wrex:sdk/fs.error" => crate::fs::error::FsError,
         "wrex:sdk/process.error" => crate::process::ProcessError,
+        "wrex:sdk/exec.error" => crate::exec::ExecError,
     },
     with: {
         "wrex:sdk/fs.dir": crate::fs::resources::DirRes,
@@ -18,6 +19,7 @@ wasmtime::component::bindgen!({
 });
 
 pub use self::exports::wrex::sdk::runner as wit_runner;
+pub use self::wrex::sdk::exec as wit_exec;
 pub use self::wrex::sdk::fs as wit_fs;
 pub use self::wrex::sdk::log as wit_log;
 pub use self::wrex::sdk::process as wit_process;

@@ -6,6 +6,7 @@ pub mod authz;
 mod bindings;
 mod cache;
 mod error;
+pub mod exec;
 pub mod explain;
 pub mod fs;
 pub mod functions;

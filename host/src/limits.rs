@@ -164,6 +164,11 @@ impl Clock {
         error
     }
 
+    /// Time left before the run's deadline.
+    pub(crate) fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
     /// Fails once the run is cancelled or past its deadline. Cheap enough to call per entry.
     pub(crate) fn check(&self) -> wasmtime::Result<()> {
         if self

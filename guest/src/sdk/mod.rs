@@ -8,6 +8,7 @@
 //! | `enums`   | types with a fixed set of values (`EntryType::FILE`): one registration       |
 //! | `flags`   | command flags (`cat::number`, `tail::n(5)`) and `commands!`, which registers a command once |
 //! | `fs`      | the file-system capability (`wrex:sdk/fs`)                                  |
+//! | `exec`    | `fh.execute(ExecuteOptions)` (`wrex:sdk/exec`)                               |
 //! | `log`     | `info`, `warn`, `error`, `trace`, and `debug` routed to the host log        |
 //! | `process` | the process capability (`wrex:sdk/process`): `ProcessManager`, `ps`, `kill` |
 //!
@@ -16,6 +17,7 @@
 
 pub mod enums;
 pub mod error;
+pub mod exec;
 pub mod flags;
 pub mod fs;
 pub mod log;
@@ -30,6 +32,7 @@ use self::error::Described;
 /// Registers the whole SDK.
 pub fn register(engine: &mut Engine) {
     fs::register(engine);
+    exec::register(engine);
     log::register(engine);
     metrics::register(engine);
     process::register(engine);

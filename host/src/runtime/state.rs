@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 use wasmtime::component::{Linker, ResourceTable};
 
 use crate::authz::Authorizer;
+use crate::exec::{self, ExecView};
 use crate::fs::{self, FsCtx, FsView};
 use crate::limits::{Limits, Meter};
 use crate::log::{self, LogBuffer, LogLevel, LogView, Published};
@@ -24,6 +25,8 @@ pub(crate) struct HostState {
     pub(crate) fs: FsCtx,
     /// The process capability.
     pub(crate) process: ProcessCtx,
+    /// Execute requests made so far.
+    pub(crate) executions: u64,
     /// The script log.
     pub(crate) log: LogBuffer,
     /// The metrics and alarms the script published.
@@ -44,6 +47,7 @@ impl HostState {
             meter: Meter::new(limits, cancel),
             fs,
             process: ProcessCtx::default(),
+            executions: 0,
             log: LogBuffer::new(log_level),
             published: Published::default(),
         }
@@ -69,6 +73,17 @@ impl HostState {
         }
     }
 
+    /// The execute capability's view.
+    pub(crate) fn exec(&mut self) -> ExecView<'_> {
+        ExecView {
+            table: &self.table,
+            fs: &self.fs,
+            authz: &self.authz,
+            meter: &mut self.meter,
+            requests: &mut self.executions,
+        }
+    }
+
     /// The log capability's view.
     pub(crate) fn log(&mut self) -> LogView<'_> {
         LogView {
@@ -85,5 +100,6 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     fs::add_to_linker(linker, HostState::fs)?;
     log::add_to_linker(linker, HostState::log)?;
     process::add_to_linker(linker, HostState::process)?;
+    exec::add_to_linker(linker, HostState::exec)?;
     Ok(())
 }

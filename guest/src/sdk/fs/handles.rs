@@ -22,6 +22,12 @@ type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
 #[derive(Clone)]
 pub struct DirHandle(pub Rc<wit::Dir>);
 
+impl std::fmt::Debug for DirHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DirHandle")
+    }
+}
+
 /// An open regular file (Rex's `FileHandle`), with the position `read_page` continues from
 /// (shared by copies of the handle, as Rex's reference-counted handle shares it).
 #[derive(Clone)]

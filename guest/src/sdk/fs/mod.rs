@@ -10,6 +10,7 @@
 //! | `file`, `dir` | the other handle methods (lines, search, copy, move, chmod, find, disk usage …) |
 //! | `commands` | `cat`, `ls`, `grep`, `tail`, `sed`, `wc`, `cp`, `mv`, `du`, `awk_*` … and their flags |
 //! | `gzip`, `extract` | gzip helpers and `extract_archive` |
+//! | `elf` | `elf_info`: an ELF file's class, interpreter, and a core dump's `execfn`/`platform` |
 //! | `lines`, `text`, `walk` | pure computation: streamed lines, text processing, tree walks |
 //!
 //! Every host operation is one `wrex:sdk/fs` import that the host authorizes with Cedar; the
@@ -17,6 +18,7 @@
 
 mod commands;
 mod dir;
+mod elf;
 pub mod error;
 mod extract;
 mod file;
@@ -33,7 +35,7 @@ use rhai::Engine;
 
 // What other capabilities read through the file system (`ipcs_info` reads `/proc/sysvipc`).
 pub(crate) use self::error::from_wit;
-pub(crate) use self::handles::{READ_ONLY, open_dir};
+pub(crate) use self::handles::{DirHandle, FileHandle, READ_ONLY, open_dir};
 pub(crate) use self::lines::read_string;
 
 /// Registers the file-system SDK.
@@ -46,5 +48,6 @@ pub fn register(engine: &mut Engine) {
     dir::register(engine);
     gzip::register(engine);
     extract::register(engine);
+    elf::register(engine);
     commands::register(engine);
 }
