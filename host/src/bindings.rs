@@ -10,6 +10,7 @@ wasmtime::component::bindgen!({
         "wrex:sdk/fs.error" => crate::fs::error::FsError,
         "wrex:sdk/process.error" => crate::process::ProcessError,
         "wrex:sdk/exec.error" => crate::exec::ExecError,
+        "wrex:sdk/systemd.error" => crate::systemd::SystemdError,
     },
     with: {
         "wrex:sdk/fs.dir": crate::fs::resources::DirRes,
@@ -23,4 +24,5 @@ pub use self::wrex::sdk::exec as wit_exec;
 pub use self::wrex::sdk::fs as wit_fs;
 pub use self::wrex::sdk::log as wit_log;
 pub use self::wrex::sdk::process as wit_process;
+pub use self::wrex::sdk::systemd as wit_systemd;
 pub use self::wrex::sdk::types as wit_types;

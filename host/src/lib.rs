@@ -16,6 +16,7 @@ pub mod log;
 pub mod outcome;
 pub mod process;
 mod runtime;
+pub mod systemd;
 mod time;
 
 pub use args::{ArgValue, ArgsError, Scalar, ScriptArgs};

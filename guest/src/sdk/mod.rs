@@ -10,6 +10,7 @@
 //! | `fs`      | the file-system capability (`wrex:sdk/fs`)                                  |
 //! | `exec`    | `fh.execute(ExecuteOptions)` (`wrex:sdk/exec`)                               |
 //! | `log`     | `info`, `warn`, `error`, `trace`, and `debug` routed to the host log        |
+//! | `systemd` | `SystemctlManager`, `ServiceInfo`, `State` (`wrex:sdk/systemd`)          |
 //! | `process` | the process capability (`wrex:sdk/process`): `ProcessManager`, `ps`, `kill` |
 //!
 //! A new capability adds a module here, its line in [`register`], and its error kinds in
@@ -24,6 +25,7 @@ pub mod log;
 pub mod metrics;
 pub mod options;
 pub mod process;
+pub mod systemd;
 
 use rhai::{Dynamic, Engine};
 
@@ -36,6 +38,7 @@ pub fn register(engine: &mut Engine) {
     log::register(engine);
     metrics::register(engine);
     process::register(engine);
+    systemd::register(engine);
 }
 
 /// What an uncaught SDK error says and whether it is a host denial, for any capability's

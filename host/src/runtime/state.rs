@@ -12,6 +12,7 @@ use crate::fs::{self, FsCtx, FsView};
 use crate::limits::{Limits, Meter};
 use crate::log::{self, LogBuffer, LogLevel, LogView, Published};
 use crate::process::{self, ProcessCtx, ProcessView};
+use crate::systemd::{self, SystemdView};
 
 /// Per-run host state: what the guest's imports can reach, and nothing else.
 pub(crate) struct HostState {
@@ -84,6 +85,14 @@ impl HostState {
         }
     }
 
+    /// The systemd capability's view.
+    pub(crate) fn systemd(&mut self) -> SystemdView<'_> {
+        SystemdView {
+            authz: &self.authz,
+            meter: &mut self.meter,
+        }
+    }
+
     /// The log capability's view.
     pub(crate) fn log(&mut self) -> LogView<'_> {
         LogView {
@@ -101,5 +110,6 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     log::add_to_linker(linker, HostState::log)?;
     process::add_to_linker(linker, HostState::process)?;
     exec::add_to_linker(linker, HostState::exec)?;
+    systemd::add_to_linker(linker, HostState::systemd)?;
     Ok(())
 }
