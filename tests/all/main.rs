@@ -25,6 +25,8 @@
 //!   under the deadline, no set-id files, moves below a `forbid`, unforgeable denials, quotas.
 //! - `labels`: the data layer: purpose, data labels (entities file, extended attributes,
 //!   inherited from directories), read budgets and lineage, with the example policies.
+//! - `process`: processes listed per policy, signals through pidfds (the host never a target),
+//!   fuser, lsof, ipcs, CPU monitoring, bad input.
 //! - `limits`: runaway scripts (time, memory, output, host calls) are stopped and the runtime
 //!   keeps serving.
 //! - `rex_case` (the table runner), `rex_handles`, `rex_links`, `rex_archives`, `rex_find`,
@@ -52,6 +54,7 @@ mod limits;
 mod log;
 mod mcp;
 mod policy;
+mod process;
 mod rex_archives;
 mod rex_case;
 mod rex_commands;

@@ -358,3 +358,125 @@ impl Sandbox {
         sb
     }
 }
+
+/// Runs `source` under the policy text `policy` as principal `tester`, with `args` bound as
+/// script variables and `limits` (default limits when `None`), recording every decision.
+pub fn run_with(
+    source: &str,
+    policy: &str,
+    args: Vec<(&str, wrex::ArgValue)>,
+    limits: Option<wrex::Limits>,
+) -> (RunOutcome, Vec<Decision>) {
+    let mut script_args = ScriptArgs::new();
+    for (name, value) in args {
+        script_args.insert(name, value).unwrap();
+    }
+    let recorder = Arc::new(Recorder::default());
+    let mut job = Job::new(source, Policy::parse(policy).expect("test policy"))
+        .args(script_args)
+        .principal("tester")
+        .observer(recorder.clone());
+    if let Some(limits) = limits {
+        job = job.limits(limits);
+    }
+    let outcome = runtime().run(job);
+    let decisions = recorder.0.lock().unwrap().clone();
+    (outcome, decisions)
+}
+
+/// A program the test runs: a copy of a system binary under a name of the test's own (so that
+/// policies and assertions can pick it out of every process on the machine), killed and
+/// reaped when dropped.
+pub struct Spawned {
+    pub child: std::process::Child,
+    /// Its process name (`comm`): the copy's file name.
+    pub name: String,
+    pub path: PathBuf,
+}
+
+/// A process name unique to this test process and `tag` (at most 15 bytes, the kernel's
+/// `comm` length).
+pub fn process_name(tag: &str) -> String {
+    let name = format!("wx{}{tag}", std::process::id() % 100_000);
+    name.chars().take(15).collect()
+}
+
+impl Spawned {
+    /// Copies `/usr/bin/<binary>` to `<sandbox>/bin/<name>` and starts it with `args`.
+    pub fn start(sb: &Sandbox, binary: &str, name: &str, args: &[&str]) -> Self {
+        let path = copy_binary(sb, binary, name);
+        let child = std::process::Command::new(&path)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", path.display()));
+        // Wait until the copy, not the test's fork of it, is what `/proc` shows.
+        let comm = format!("/proc/{}/comm", child.id());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::fs::read_to_string(&comm).ok().as_deref().map(str::trim) != Some(name) {
+            assert!(std::time::Instant::now() < deadline, "{name} did not start");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        Self {
+            child,
+            name: name.to_string(),
+            path,
+        }
+    }
+
+    pub fn pid(&self) -> i64 {
+        i64::from(self.child.id())
+    }
+
+    /// How it ended, waiting at most 5 s (`None`: still running).
+    pub fn ended(&mut self) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Puts `/usr/bin/<binary>` at `<sandbox>/bin/<name>` and returns its path: a hard link where
+/// the file systems allow (no descriptor open for writing, which a concurrent test's fork
+/// could hold while the file is executed: `ETXTBSY`), else a copy.
+pub fn copy_binary(sb: &Sandbox, binary: &str, name: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = sb.path("bin");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    let source = Path::new("/usr/bin").join(binary);
+    if path.exists() {
+        // Never written again: it may be a hard link to the system's binary.
+        return path;
+    }
+    if std::fs::hard_link(&source, &path).is_err() {
+        std::fs::copy(&source, &path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    path
+}
+
+/// Whether a process named `name` is running (zombies do not count).
+pub fn running(name: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        let dir = e.path();
+        std::fs::read_to_string(dir.join("comm")).is_ok_and(|c| c.trim() == name)
+            && std::fs::read_to_string(dir.join("stat"))
+                .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| !r.trim_start().starts_with('Z')))
+    })
+}
