@@ -25,6 +25,8 @@
 //!   under the deadline, no set-id files, moves below a `forbid`, unforgeable denials, quotas.
 //! - `labels`: the data layer: purpose, data labels (entities file, extended attributes,
 //!   inherited from directories), read budgets and lineage, with the example policies.
+//! - `exec`: `execute` with the arguments, environment and user a policy allows; nothing of the
+//!   host reaches the child; output, timeouts and the run's end kill its whole group.
 //! - `process`: processes listed per policy, signals through pidfds (the host never a target),
 //!   fuser, lsof, ipcs, CPU monitoring, bad input.
 //! - `limits`: runaway scripts (time, memory, output, host calls) are stopped and the runtime
@@ -42,6 +44,7 @@ mod audit;
 mod authz;
 mod cli;
 mod component;
+mod exec;
 mod explain;
 mod fs;
 mod fs_denials;

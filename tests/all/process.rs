@@ -40,12 +40,15 @@ fn ps_lists_only_the_processes_the_policy_permits_and_never_the_host() {
         None,
     );
     assert_success(&out);
-    assert_eq!(out.output, format!("#{{\"host\": false, \"seen\": [\"{a}\"]}}"));
+    assert_eq!(
+        out.output,
+        format!("#{{\"host\": false, \"seen\": [\"{a}\"]}}")
+    );
     // The process left out was asked about and refused: the audit trail has it.
     assert!(
-        decisions
-            .iter()
-            .any(|d| !d.allowed && d.action.ends_with("\"list\"") && d.resource.contains(&_pb.pid().to_string())),
+        decisions.iter().any(|d| !d.allowed
+            && d.action.ends_with("\"list\"")
+            && d.resource.contains(&_pb.pid().to_string())),
         "{decisions:#?}"
     );
     // Under a policy that permits every process, the host is still not listed.
@@ -80,11 +83,22 @@ fn process_info_has_rex_fields() {
     let o = &out.output;
     assert!(o.contains(&format!("\"name\": \"{a}\"")), "{o}");
     assert!(o.contains(&format!("\"command\": \"{a} 301\"")), "{o}");
-    assert!(o.contains("\"username\": \"root\"") || o.contains("\"username\": \""), "{o}");
+    assert!(
+        o.contains("\"username\": \"root\"") || o.contains("\"username\": \""),
+        "{o}"
+    );
     assert!(o.contains("\"state\": \"Sleep\""), "{o}");
-    assert!(o.contains(&format!("\"ppid\": {}", std::process::id())), "{o}");
+    assert!(
+        o.contains(&format!("\"ppid\": {}", std::process::id())),
+        "{o}"
+    );
     assert!(o.contains("\"ns\": \"PidNamespace\""), "{o}");
-    for key in ["memory_percent", "historical_cpu_usage", "recent_cpu_usage", "pid_namespace"] {
+    for key in [
+        "memory_percent",
+        "historical_cpu_usage",
+        "recent_cpu_usage",
+        "pid_namespace",
+    ] {
         assert!(o.contains(&format!("\"{key}\"")), "{key} missing: {o}");
     }
 }
@@ -96,20 +110,49 @@ fn kill_signals_a_permitted_process_and_refuses_another() {
     let mut pa = Spawned::start(&sb, "sleep", &a, &["300"]);
     let mut pb = Spawned::start(&sb, "sleep", &b, &["300"]);
     let rules = policy("signal_a", &a, &b, &sb.root);
-    let (out, _) = run_with(&script("kill_pid"), &rules, vec![("pid", int(pa.pid()))], None);
+    let (out, _) = run_with(
+        &script("kill_pid"),
+        &rules,
+        vec![("pid", int(pa.pid()))],
+        None,
+    );
     assert_success(&out);
-    assert_eq!(out.output, format!("[#{{\"name\": \"{a}\", \"pid\": {}}}]", pa.pid()));
+    assert_eq!(
+        out.output,
+        format!("[#{{\"name\": \"{a}\", \"pid\": {}}}]", pa.pid())
+    );
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(pa.ended().and_then(|s| s.signal()), Some(15), "SIGTERM");
 
-    let (out, _) = run_with(&script("kill_pid"), &rules, vec![("pid", int(pb.pid()))], None);
-    assert_error(&out, ErrorType::AccessDeniedException, "process_system::Action::\"kill\"");
+    let (out, _) = run_with(
+        &script("kill_pid"),
+        &rules,
+        vec![("pid", int(pb.pid()))],
+        None,
+    );
+    assert_error(
+        &out,
+        ErrorType::AccessDeniedException,
+        "process_system::Action::\"kill\"",
+    );
     assert!(crate::util::message(&out).contains(&format!("process_system::Process::{}", pb.pid())));
-    assert!(pb.child.try_wait().unwrap().is_none(), "a denied kill signals nothing");
+    assert!(
+        pb.child.try_wait().unwrap().is_none(),
+        "a denied kill signals nothing"
+    );
 
     // SIGHUP is `interrupt`, which only `{{a}}` has.
-    let (out, _) = run_with(&script("kill_hup"), &rules, vec![("pid", int(pb.pid()))], None);
-    assert_error(&out, ErrorType::AccessDeniedException, "process_system::Action::\"interrupt\"");
+    let (out, _) = run_with(
+        &script("kill_hup"),
+        &rules,
+        vec![("pid", int(pb.pid()))],
+        None,
+    );
+    assert_error(
+        &out,
+        ErrorType::AccessDeniedException,
+        "process_system::Action::\"interrupt\"",
+    );
     assert!(pb.child.try_wait().unwrap().is_none());
 }
 
@@ -131,7 +174,10 @@ fn kill_by_name_skips_the_processes_the_policy_refuses() {
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(first.ended().and_then(|s| s.signal()), Some(9));
     assert_eq!(second.ended().and_then(|s| s.signal()), Some(9));
-    assert!(out.output.contains(&first.pid().to_string()) && out.output.contains(&second.pid().to_string()));
+    assert!(
+        out.output.contains(&first.pid().to_string())
+            && out.output.contains(&second.pid().to_string())
+    );
     drop(other);
 
     // Every match refused: the denial is the error, and nothing was signalled.
@@ -142,7 +188,11 @@ fn kill_by_name_skips_the_processes_the_policy_refuses() {
         vec![("name", b.as_str().into())],
         None,
     );
-    assert_error(&out, ErrorType::AccessDeniedException, "process_system::Action::\"kill\"");
+    assert_error(
+        &out,
+        ErrorType::AccessDeniedException,
+        "process_system::Action::\"kill\"",
+    );
     assert!(third.child.try_wait().unwrap().is_none());
 }
 
@@ -156,8 +206,16 @@ fn the_host_process_is_never_a_target_whatever_the_policy() {
         vec![("pid", int(host))],
         None,
     );
-    assert_error(&out, ErrorType::AccessDeniedException, "wrex::runtime-state");
-    assert!(decisions.iter().any(|d| d.policies.iter().any(|p| p == "wrex::runtime-state")));
+    assert_error(
+        &out,
+        ErrorType::AccessDeniedException,
+        "wrex::runtime-state",
+    );
+    assert!(
+        decisions
+            .iter()
+            .any(|d| d.policies.iter().any(|p| p == "wrex::runtime-state"))
+    );
     // A thread of the host is the host too.
     let thread = std::fs::read_dir("/proc/self/task")
         .unwrap()
@@ -171,7 +229,11 @@ fn the_host_process_is_never_a_target_whatever_the_policy() {
         vec![("pid", int(thread))],
         None,
     );
-    assert_error(&out, ErrorType::AccessDeniedException, "wrex::runtime-state");
+    assert_error(
+        &out,
+        ErrorType::AccessDeniedException,
+        "wrex::runtime-state",
+    );
 }
 
 #[test]
@@ -210,17 +272,32 @@ fn fuser_and_lsof_show_the_permitted_processes_that_use_a_file() {
     let o = &out.output;
     assert!(o.contains(&format!("\"pid\": {}", pa.pid())), "{o}");
     assert!(o.contains("\"access\": \"File descriptor\""), "{o}");
-    assert!(!o.contains(&format!("\"pid\": {}", pb.pid())), "list_fds refused: left out: {o}");
+    assert!(
+        !o.contains(&format!("\"pid\": {}", pb.pid())),
+        "list_fds refused: left out: {o}"
+    );
 
     // `stat` on the path is checked first: outside the sandbox, a denial.
-    let (out, _) = run_with(&script("fuser"), &rules, vec![("path", "/etc/hostname".into())], None);
-    assert_error(&out, ErrorType::AccessDeniedException, "file_system::Action::\"stat\"");
+    let (out, _) = run_with(
+        &script("fuser"),
+        &rules,
+        vec![("path", "/etc/hostname".into())],
+        None,
+    );
+    assert_error(
+        &out,
+        ErrorType::AccessDeniedException,
+        "file_system::Action::\"stat\"",
+    );
 
     let dir = sb.path("allowed");
     let (out, _) = run_with(
         &script("lsof"),
         &rules,
-        vec![("pid", int(pa.pid())), ("dir", dir.to_str().unwrap().into())],
+        vec![
+            ("pid", int(pa.pid())),
+            ("dir", dir.to_str().unwrap().into()),
+        ],
         None,
     );
     assert_success(&out);
@@ -228,26 +305,55 @@ fn fuser_and_lsof_show_the_permitted_processes_that_use_a_file() {
     assert!(o.contains(&format!("\"file_path\": \"{file}\"")), "{o}");
     assert!(o.contains("\"file_type\": \"REG\""), "{o}");
     assert!(o.contains(&format!("\"process_name\": \"{a}\"")), "{o}");
-    assert!(o.contains(&format!("under: [\"{file}\"")) || o.contains(&format!("\"under\": [\"{file}\"")), "{o}");
+    assert!(
+        o.contains(&format!("under: [\"{file}\""))
+            || o.contains(&format!("\"under\": [\"{file}\"")),
+        "{o}"
+    );
 
     // lsof of a process whose descriptors are refused is the denial.
     let (out, _) = run_with(
         &script("lsof"),
         &rules,
-        vec![("pid", int(pb.pid())), ("dir", dir.to_str().unwrap().into())],
+        vec![
+            ("pid", int(pb.pid())),
+            ("dir", dir.to_str().unwrap().into()),
+        ],
         None,
     );
-    assert_error(&out, ErrorType::AccessDeniedException, "process_system::Action::\"list_fds\"");
+    assert_error(
+        &out,
+        ErrorType::AccessDeniedException,
+        "process_system::Action::\"list_fds\"",
+    );
 }
 
 #[test]
 fn ipcs_reads_the_sysvipc_tables_through_the_file_system_checks() {
     let sb = Sandbox::new();
-    let (out, _) = run_with(&script("ipcs"), &policy("ipcs", "", "", &sb.root), vec![], None);
+    let (out, _) = run_with(
+        &script("ipcs"),
+        &policy("ipcs", "", "", &sb.root),
+        vec![],
+        None,
+    );
     assert_success(&out);
-    assert!(out.output.contains("Shared Memory Segments:"), "{}", out.output);
-    assert!(out.output.contains("key"), "the tables' header line: {}", out.output);
-    let (out, _) = run_with(&script("ipcs"), &policy("everything", "", "", &sb.root), vec![], None);
+    assert!(
+        out.output.contains("Shared Memory Segments:"),
+        "{}",
+        out.output
+    );
+    assert!(
+        out.output.contains("key"),
+        "the tables' header line: {}",
+        out.output
+    );
+    let (out, _) = run_with(
+        &script("ipcs"),
+        &policy("everything", "", "", &sb.root),
+        vec![],
+        None,
+    );
     assert_error(&out, ErrorType::AccessDeniedException, "/proc/sysvipc");
 }
 

@@ -414,7 +414,12 @@ impl Spawned {
         // Wait until the copy, not the test's fork of it, is what `/proc` shows.
         let comm = format!("/proc/{}/comm", child.id());
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while std::fs::read_to_string(&comm).ok().as_deref().map(str::trim) != Some(name) {
+        while std::fs::read_to_string(&comm)
+            .ok()
+            .as_deref()
+            .map(str::trim)
+            != Some(name)
+        {
             assert!(std::time::Instant::now() < deadline, "{name} did not start");
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
@@ -476,7 +481,10 @@ pub fn running(name: &str) -> bool {
     std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
         let dir = e.path();
         std::fs::read_to_string(dir.join("comm")).is_ok_and(|c| c.trim() == name)
-            && std::fs::read_to_string(dir.join("stat"))
-                .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| !r.trim_start().starts_with('Z')))
+            && std::fs::read_to_string(dir.join("stat")).is_ok_and(|s| {
+                s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| !r.trim_start().starts_with('Z'))
+            })
     })
 }

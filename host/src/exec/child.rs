@@ -2,6 +2,14 @@
 //! pipes, so output above a pipe's 64 KiB never blocks it, and the deadline is checked every
 //! few milliseconds.
 
+// One `unsafe` block: the forked child, before `exec`, marks every descriptor above stderr
+// close-on-exec (`close_range(3, ~0, CLOSE_RANGE_CLOEXEC)`), so that the program inherits no
+// descriptor of the host, including ones the host itself inherited without close-on-exec
+// (a jobserver pipe, a caller's socket). `pre_exec` is `unsafe` because the closure runs
+// between `fork` and `exec`; it makes only async-signal-safe system calls and allocates
+// nothing.
+#![allow(unsafe_code)]
+
 use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -83,7 +91,38 @@ pub(crate) fn start(spawn: &Spawn<'_>) -> std::io::Result<Child> {
         // As root, std also clears the supplementary groups before `setuid`.
         command.uid(uid);
     }
+    // SAFETY: the closure runs in the forked child; it calls only `close_range` or `fcntl`
+    // (async-signal-safe), touches no lock and allocates nothing.
+    unsafe {
+        command.pre_exec(mark_descriptors_cloexec);
+    }
     command.spawn()
+}
+
+/// In the forked child: every descriptor above 2 close-on-exec. The ones std uses to report
+/// an `exec` failure are close-on-exec already; nothing is closed here.
+fn mark_descriptors_cloexec() -> std::io::Result<()> {
+    // SAFETY: a system call on integers; no memory is passed.
+    let marked = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC as libc::c_uint,
+        )
+    };
+    if marked == 0 {
+        return Ok(());
+    }
+    // Kernels before 5.11: each descriptor up to the process's limit.
+    // SAFETY: `sysconf` and `fcntl` on integers; a descriptor that is not open fails alone.
+    let max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) }.clamp(3, 1 << 20) as libc::c_int;
+    for fd in 3..max {
+        unsafe {
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+    }
+    Ok(())
 }
 
 /// Watches `child` until it ends, its `timeout` passes, or `stop` fails (the run's deadline

@@ -221,9 +221,9 @@ fn auxv(file: &wit::File, l: Layout, segs: &[Segment]) -> Result<(Option<String>
 
 /// Parses the ELF file behind `file`.
 pub fn elf_info(file: &wit::File) -> Result<ElfInfo> {
-    let ident = read_at(file, 0, 16)?;
-    if ident[..4] != *b"\x7fELF" {
-        return Err(bad("not an ELF file (bad magic number)"));
+    let ident = file.read(0, 16).map_err(from_wit)?;
+    if ident.len() < 16 || ident[..4] != *b"\x7fELF" {
+        return Err(bad("not an ELF file (no ELF header)"));
     }
     let is_64 = match ident[4] {
         1 => false,
