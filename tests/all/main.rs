@@ -34,6 +34,8 @@
 //! - `rex_case` (the table runner), `rex_handles`, `rex_links`, `rex_archives`, `rex_find`,
 //!   `rex_entries`, `rex_fs`, `rex_commands`: Rex's own file-system tests, carried over case by
 //!   case in wrex's words.
+//! - `systemd`: `SystemctlManager` through the binary against a private `dbus-daemon` with
+//!   python-dbusmock's systemd template; the hung-service runbook end to end.
 //! - `tenants`: per-tenant roots keep concurrent tenants apart, even under a careless policy.
 //! - `soak` (ignored; `scripts/soak.sh`): 10,000 runs in one process, memory must stay flat.
 //! - `cli`: the built `wrex` binary: formats, exit codes, Rex flags, bad input files.
@@ -69,5 +71,6 @@ mod rex_links;
 mod runner;
 mod sdk;
 mod soak;
+mod systemd;
 mod tenants;
 mod util;

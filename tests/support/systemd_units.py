@@ -3,7 +3,8 @@ D-Bus API (org.freedesktop.DBus.Mock): the manager methods the template lacks (L
 RestartUnit, TryRestartUnit, Reload), and units with the properties `systemctl status` shows.
 
 Usage: python3 systemd_units.py <bus address> <unit>[=<main pid>] ...
-A unit whose name starts with `broken` fails every restart (job result `failed`).
+A unit given a main PID is active (running); the others are inactive. A unit whose name
+starts with `broken` fails every restart (job result `failed`).
 """
 
 import sys
@@ -56,7 +57,7 @@ def main():
                               'org.freedesktop.DBus.Mock')
         unit.AddProperties(UNIT, {
             'Description': 'wrex test unit ' + name,
-            'SubState': 'dead',
+            'SubState': 'running' if pid else 'dead',
             'FragmentPath': '/etc/systemd/system/' + name,
             'UnitFileState': 'enabled',
             'UnitFilePreset': 'enabled',
@@ -68,6 +69,8 @@ def main():
             'TasksCurrent': dbus.UInt64(1),
             'MemoryCurrent': dbus.UInt64(4096),
         })
+        if pid:
+            unit.UpdateProperties(UNIT, {'ActiveState': 'active'})
     print('ready', flush=True)
 
 
