@@ -154,6 +154,29 @@ const DOCS: &[Doc] = docs! {
     "Metadata.last_modified_time" => "Modification time, seconds.", NONE;
     "Metadata.last_modified_time_nanos_component" => "Nanoseconds part of the modification time.", NONE;
     "Metadata.symlink_target" => "A symlink's target (`()` for other entries).", NONE;
+    // Execute (wrex:sdk/exec).
+    "FileHandle.execute" => "Runs the file (opened read-only) with ExecuteOptions: args, env, user, group, timeout, max_output, cwd; returns exit_code, stdout, stderr.", "`execute` File (context `arguments`, `environment`, `user`, `group`)";
+    "FileHandle.elf_info" => "The ELF file's class, interpreter, and a core dump's execfn and platform (parsed in the sandbox).", "`read` File";
+    // Processes (wrex:sdk/process).
+    "ProcessManager" => "The process manager (no state of its own).", NONE;
+    "ProcessManager.processes" => "The processes the policy lets the principal list (others left out); ProcessOptions: include_threads, load_namespace_info.", "`list` on each process_system::Process";
+    "ps" => "The processes the policy lets the principal list (others left out).", "`list` on each process_system::Process";
+    "ProcessManager.kill" => "Signals a process by pid, or every process matching KillOptions (name, username, command); returns the signalled `{name, pid}`s.", "`kill` (`interrupt` for SIGHUP) on each process_system::Process";
+    "kill" => "Signals process `pid` (SIGTERM, or `kill::signal(n)` for 1, 3, 9, 15).", "`kill` (`interrupt` for SIGHUP) on the process_system::Process";
+    "kill::signal" => "Flag: the signal number (1 SIGHUP, 3 SIGQUIT, 9 SIGKILL, 15 SIGTERM).", NONE;
+    "ProcessManager.processes_using_inode" => "The processes using a file or directory, as `fuser -v`.", "`stat` on the path; `open` + `read` Dir(/proc); `list_fds` on each process (others left out)";
+    "ProcessManager.list_open_files" => "Open files of a process (LsofOptions pid) or under a path (path, include_subdir), as `lsof`.", "`open` + `read` Dir(/proc); `list_fds` on the process (each process, others left out)";
+    "ProcessManager.ipcs_info" => "The System V IPC tables (shared memory, queues, semaphores) as text.", "`open` Dir(/proc/sysvipc); `open` + `read` File(/proc/sysvipc/{shm,msg,sem})";
+    "ProcessManager.monitor_processes_cpu" => "Batches of CPU samples of the given pids (all when none), `delay_in_seconds` apart.", "`list` on each process_system::Process, each batch";
+    // systemd (wrex:sdk/systemd).
+    "SystemctlManager" => "The systemd manager over D-Bus (no state of its own).", NONE;
+    "SystemctlManager.start" => "Starts a unit and waits for systemd's job (a failed job is an error).", "`start` systemd::Service";
+    "SystemctlManager.stop" => "Stops a unit and waits for systemd's job.", "`stop` systemd::Service";
+    "SystemctlManager.restart" => "Restarts a unit and waits for systemd's job.", "`restart` systemd::Service";
+    "SystemctlManager.try_restart" => "Restarts a unit if it is running, and waits for systemd's job.", "`restart` systemd::Service";
+    "SystemctlManager.daemon_reload" => "Makes systemd read its configuration again.", "`daemon_reload` systemd::Systemd";
+    "SystemctlManager.status" => "A unit's status (ServiceInfo: states, load path, main pid, tasks, memory …).", "`status` systemd::Service";
+    "State::is_active" => "Whether a unit state is active, reloading or refreshing.", NONE;
 };
 
 /// The SDK, described: each signature the guest reported, with its documentation; and the

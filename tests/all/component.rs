@@ -27,8 +27,11 @@ fn guest_imports_only_wrex_interfaces() {
     assert_eq!(
         imports,
         [
+            "wrex:sdk/exec@0.1.0",
             "wrex:sdk/fs@0.1.0",
             "wrex:sdk/log@0.1.0",
+            "wrex:sdk/process@0.1.0",
+            "wrex:sdk/systemd@0.1.0",
             "wrex:sdk/types@0.1.0"
         ]
     );

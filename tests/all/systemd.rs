@@ -3,7 +3,9 @@
 //! (completed by `tests/support/systemd_units.py`): each operation allowed and denied, a job
 //! that fails, an unknown unit, a bad name, no bus; and the hung-service runbook end to end.
 //!
-//! Needs `dbus-daemon` and python3-dbusmock (`.ci/run` installs both).
+//! Needs `dbus-daemon` and python3-dbusmock (Debian packages): `.ci/run` installs both, and
+//! so does the first test here when they are missing and it runs as root with `apt-get`, so
+//! that `cargo test` alone passes on a fresh machine (as `tests/mcp` runs `npm ci` itself).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -20,8 +22,35 @@ struct Bus {
     _dir: TempTree,
 }
 
+/// Installs `dbus-daemon` and python3-dbusmock when missing (root with `apt-get` only), once.
+fn ensure_packages() {
+    static DONE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    DONE.get_or_init(|| {
+        let present = Command::new("dbus-daemon").arg("--version").output().is_ok()
+            && Command::new("/usr/bin/python3")
+                .args(["-c", "import dbusmock"])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+        let root = effective_root();
+        if !present && root && Path::new("/usr/bin/apt-get").exists() {
+            let sh = "apt-get update -qq && apt-get install -y -qq --no-install-recommends dbus-daemon python3-dbusmock";
+            let _ = Command::new("sh").args(["-c", sh]).status();
+        }
+    });
+}
+
+fn effective_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .find(|l| l.starts_with("Uid:"))
+            .is_some_and(|l| l.split_whitespace().nth(2) == Some("0"))
+    })
+}
+
 /// A Python that has python-dbusmock (Debian's lives under `/usr/bin/python3`).
 fn python() -> &'static str {
+    ensure_packages();
     for candidate in ["/usr/bin/python3", "python3"] {
         let ok = Command::new(candidate)
             .args(["-c", "import dbusmock"])
@@ -40,6 +69,7 @@ fn python() -> &'static str {
 impl Bus {
     /// Starts the bus and the mock, with `units` (`name` or `name=<main pid>`).
     fn start(units: &[String]) -> Self {
+        ensure_packages();
         let dir = TempTree::new();
         let socket = Path::new(&dir.root).join("bus.sock");
         let config = std::fs::read_to_string(repo().join("tests/support/dbus-system.conf"))

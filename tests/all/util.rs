@@ -389,9 +389,6 @@ pub fn run_with(
 /// reaped when dropped.
 pub struct Spawned {
     pub child: std::process::Child,
-    /// Its process name (`comm`): the copy's file name.
-    pub name: String,
-    pub path: PathBuf,
 }
 
 /// A process name unique to this test process and `tag` (at most 15 bytes, the kernel's
@@ -423,11 +420,7 @@ impl Spawned {
             assert!(std::time::Instant::now() < deadline, "{name} did not start");
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        Self {
-            child,
-            name: name.to_string(),
-            path,
-        }
+        Self { child }
     }
 
     pub fn pid(&self) -> i64 {
