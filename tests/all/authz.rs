@@ -135,7 +135,10 @@ fn the_action_index_keeps_every_decision() {
 fn the_oncall_runbook_example_allows_exactly_its_runbook() {
     use wrex::exec::cedar::{Execute, Identity, Program};
     use wrex::process::cedar::{Process, action::Kill};
-    use wrex::systemd::cedar::{Service, action::{Restart, Stop}};
+    use wrex::systemd::cedar::{
+        Service,
+        action::{Restart, Stop},
+    };
 
     let (a, _) = authorizer("oncall_runbook.cedar", "oncall");
     let process = |name: &str, user: &str| Process {
@@ -145,7 +148,10 @@ fn the_oncall_runbook_example_allows_exactly_its_runbook() {
         command: format!("{name}: worker process"),
     };
     assert!(a.authorize(Kill, &process("nginx", "www-data")).is_ok());
-    assert!(a.authorize(Kill, &process("nginx", "root")).is_err(), "the master is not a worker");
+    assert!(
+        a.authorize(Kill, &process("nginx", "root")).is_err(),
+        "the master is not a worker"
+    );
     assert!(a.authorize(Kill, &process("sshd", "www-data")).is_err());
     assert!(a.authorize(Restart, &Service("web.service".into())).is_ok());
     assert!(a.authorize(Restart, &Service("db.service".into())).is_err());
@@ -154,14 +160,29 @@ fn the_oncall_runbook_example_allows_exactly_its_runbook() {
     let program = |user: &str, args: &[&str], env: &[(&str, &str)]| Program {
         file: file("/usr/local/lib/healthcheck/check"),
         args: args.iter().map(|a| (a.to_string(), None)).collect(),
-        env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        user: Identity { name: user.into(), id: 65534 },
-        group: Identity { name: "nogroup".into(), id: 65534 },
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        user: Identity {
+            name: user.into(),
+            id: 65534,
+        },
+        group: Identity {
+            name: "nogroup".into(),
+            id: 65534,
+        },
         request_id: "1".into(),
     };
     let run = |p: Program| a.authorize_with(Execute, &p, p.context()).is_ok();
     assert!(run(program("nobody", &["--quick", "web"], &[])));
     assert!(!run(program("root", &["--quick"], &[])), "only as nobody");
-    assert!(!run(program("nobody", &["--full"], &[])), "only the quick check");
-    assert!(!run(program("nobody", &["--quick"], &[("LD_PRELOAD", "/x.so")])), "no environment");
+    assert!(
+        !run(program("nobody", &["--full"], &[])),
+        "only the quick check"
+    );
+    assert!(
+        !run(program("nobody", &["--quick"], &[("LD_PRELOAD", "/x.so")])),
+        "no environment"
+    );
 }

@@ -336,3 +336,32 @@ fn elf_info_reads_the_program_header() {
     assert!(out.output.contains("\"execfn\": ()"), "{}", out.output);
     assert!(out.output.contains("not an ELF file"), "{}", out.output);
 }
+
+/// A set-user-id program runs as the user the request named: `no_new_privs` keeps `exec` from
+/// granting more than the policy authorized.
+#[test]
+fn a_set_user_id_program_gains_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    // A real copy (never a link to the system's binary), set-user-id root.
+    let dir = sb.path("bin");
+    std::fs::create_dir_all(&dir).unwrap();
+    let id = dir.join("id");
+    std::fs::copy("/usr/bin/id", &id).unwrap();
+    std::fs::set_permissions(&id, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let mut out = run(&sb, "id", &["-u"], vec![("user", "nobody".into())]);
+    // A test thread forking while the copy was open for writing holds it until its `exec`.
+    for _ in 0..20 {
+        if !crate::util::message(&out).contains("Text file busy") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        out = run(&sb, "id", &["-u"], vec![("user", "nobody".into())]);
+    }
+    assert_success(&out);
+    assert!(
+        out.output.contains("\"stdout\": \"65534\\n\""),
+        "{}",
+        out.output
+    );
+}

@@ -2,12 +2,13 @@
 //! pipes, so output above a pipe's 64 KiB never blocks it, and the deadline is checked every
 //! few milliseconds.
 
-// One `unsafe` block: the forked child, before `exec`, marks every descriptor above stderr
+// `unsafe` here: the forked child, before `exec`, marks every descriptor above stderr
 // close-on-exec (`close_range(3, ~0, CLOSE_RANGE_CLOEXEC)`), so that the program inherits no
 // descriptor of the host, including ones the host itself inherited without close-on-exec
-// (a jobserver pipe, a caller's socket). `pre_exec` is `unsafe` because the closure runs
-// between `fork` and `exec`; it makes only async-signal-safe system calls and allocates
-// nothing.
+// (a jobserver pipe, a caller's socket), and sets `no_new_privs`, so that set-id bits and
+// file capabilities cannot make the program more than the user the request named. `pre_exec`
+// is `unsafe` because the closure runs between `fork` and `exec`; it makes only
+// async-signal-safe system calls and allocates nothing.
 #![allow(unsafe_code)]
 
 use std::io::Read;
@@ -94,7 +95,10 @@ pub(crate) fn start(spawn: &Spawn<'_>) -> std::io::Result<Child> {
     // SAFETY: the closure runs in the forked child; it calls only `close_range` or `fcntl`
     // (async-signal-safe), touches no lock and allocates nothing.
     unsafe {
-        command.pre_exec(mark_descriptors_cloexec);
+        command.pre_exec(|| {
+            mark_descriptors_cloexec()?;
+            no_new_privileges()
+        });
     }
     command.spawn()
 }
@@ -123,6 +127,19 @@ fn mark_descriptors_cloexec() -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// In the forked child: `PR_SET_NO_NEW_PRIVS`, so that `exec` grants nothing (a set-user-id
+/// program runs as the caller, file capabilities are ignored). The policy authorized the
+/// program to run as `context.user`; it must not become someone else.
+fn no_new_privileges() -> std::io::Result<()> {
+    // SAFETY: `prctl` with integer arguments only.
+    let set = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+    if set == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// Watches `child` until it ends, its `timeout` passes, or `stop` fails (the run's deadline

@@ -50,8 +50,10 @@ pub const MAX_ARGS: usize = 4096;
 pub const MAX_ENV: usize = 1024;
 pub const MAX_ARG_BYTES: usize = 1 << 20;
 
-/// Most bytes of each of stdout and stderr kept by default.
+/// Most bytes of each of stdout and stderr kept by default, and at most whatever the script
+/// asks (the host holds them until the program ends).
 pub const DEFAULT_MAX_OUTPUT: u64 = 16 << 20;
+pub const MAX_OUTPUT: u64 = 64 << 20;
 
 /// What the capability's host function can reach.
 pub(crate) struct ExecView<'a> {
@@ -230,7 +232,10 @@ impl wit::Host for ExecView<'_> {
         let timeout = options
             .timeout_ms
             .map_or(remaining, |ms| Duration::from_millis(ms).min(remaining));
-        let cap = options.max_output.unwrap_or(DEFAULT_MAX_OUTPUT);
+        let cap = options
+            .max_output
+            .unwrap_or(DEFAULT_MAX_OUTPUT)
+            .min(MAX_OUTPUT);
         let clock = self.meter.clock().clone();
         let meter = &mut *self.meter;
         let (ended, out, err) = child::watch(

@@ -183,6 +183,7 @@ impl wit::Host for ProcessView<'_> {
         let mut machine = Machine::read();
         let mut out = Vec::new();
         for seen in self.permitted::<ListFds>(&mut machine)? {
+            self.meter.clock().check()?;
             let Some(proc) = machine.reopen(&seen) else {
                 continue;
             };
@@ -241,6 +242,7 @@ impl wit::Host for ProcessView<'_> {
         };
         let mut out = Vec::new();
         for seen in processes {
+            self.meter.clock().check()?;
             let Some(proc) = machine.reopen(&seen) else {
                 continue;
             };
