@@ -14,6 +14,27 @@ pub(crate) trait GuestError: Sized {
     fn text(&self) -> String;
 }
 
+/// Implements [`GuestError`] for a capability's WIT `error` variant: `access-denied(denial)`
+/// and the listed cases, each carrying its message.
+macro_rules! guest_error {
+    ($ty:ty { $($case:ident),* $(,)? }) => {
+        impl $crate::error::GuestError for $ty {
+            fn access_denied(denial: $crate::bindings::wit_types::Denial) -> Self {
+                Self::AccessDenied(denial)
+            }
+
+            fn text(&self) -> String {
+                match self {
+                    Self::AccessDenied(d) => $crate::error::denial_text(d),
+                    $(Self::$case(m))|* => m.clone(),
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use guest_error;
+
 /// The error of a capability's host function.
 #[derive(Debug)]
 pub(crate) enum HostError<E> {

@@ -365,3 +365,58 @@ fn a_set_user_id_program_gains_nothing() {
         out.output
     );
 }
+
+/// Cancelling the run (SIGTERM to `wrex run`, a cancelled MCP call) kills a running program
+/// and its group at once.
+#[test]
+fn cancelling_the_run_kills_the_program() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let sb = Sandbox::new();
+    copy_binary(&sb, "bash", "bash");
+    let sleeper = process_name("cncl");
+    let sleep = copy_binary(&sb, "sleep", &sleeper);
+    let command = format!("{} 60", sleep.display());
+    let mut args = wrex::ScriptArgs::new();
+    for (name, value) in [
+        ("root", ArgValue::from(sb.root.as_str())),
+        ("name", "bash".into()),
+        ("args", list(&["-c", &command])),
+        ("env", map(&[])),
+        ("user", "".into()),
+        ("timeout", 0i64.into()),
+        ("max_output", 0i64.into()),
+    ] {
+        args.insert(name, value).unwrap();
+    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    let job = wrex::Job::new(
+        script("run"),
+        wrex::Policy::parse(&sb.policy_text("bin")).unwrap(),
+    )
+    .args(args)
+    .cancel_flag(cancel.clone());
+    crate::util::runtime();
+    let flag = cancel;
+    let name = sleeper.clone();
+    let canceller = std::thread::spawn(move || {
+        // Once the program runs, cancel.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !running(&name) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        flag.store(true, Ordering::Relaxed);
+        Instant::now()
+    });
+    let out = crate::util::runtime().run(job);
+    let ended = Instant::now();
+    let cancelled_at = canceller.join().unwrap();
+    assert!(
+        ended.duration_since(cancelled_at) < Duration::from_secs(2),
+        "{:?}",
+        ended.duration_since(cancelled_at)
+    );
+    assert!(crate::util::message(&out).contains("cancelled"), "{out:#?}");
+    assert!(!running(&sleeper));
+}

@@ -19,7 +19,7 @@ use self::cedar::{Execute, Identity, Program};
 use self::child::{Ended, Spawn};
 use crate::authz::Authorizer;
 use crate::bindings::wit_exec as wit;
-use crate::error::{GuestError, HostError};
+use crate::error::{HostError, guest_error};
 use crate::fs::FsCtx;
 use crate::fs::cedar::FsResource;
 use crate::fs::resources::{DirRes, FileRes};
@@ -30,20 +30,12 @@ pub(crate) type ExecError = HostError<wit::Error>;
 
 type Result<T> = std::result::Result<T, ExecError>;
 
-impl GuestError for wit::Error {
-    fn access_denied(denial: crate::bindings::wit_types::Denial) -> Self {
-        Self::AccessDenied(denial)
-    }
-
-    fn text(&self) -> String {
-        match self {
-            Self::AccessDenied(d) => crate::error::denial_text(d),
-            Self::InvalidArgument(m) | Self::BadHandleMode(m) | Self::Timeout(m) | Self::Io(m) => {
-                m.clone()
-            }
-        }
-    }
-}
+guest_error!(wit::Error {
+    InvalidArgument,
+    BadHandleMode,
+    Timeout,
+    Io
+});
 
 /// Most arguments, environment variables, and bytes of both together.
 pub const MAX_ARGS: usize = 4096;

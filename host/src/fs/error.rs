@@ -27,13 +27,7 @@ impl FsError {
         match self {
             Self::Trap(t) => t.to_string(),
             Self::Guest(g) => match &**g {
-                wit::Error::AccessDenied(d) => crate::authz::denial_text(
-                    &d.principal,
-                    &d.action,
-                    &d.resource_type,
-                    &d.resource_id,
-                    &d.reason,
-                ),
+                wit::Error::AccessDenied(d) => crate::error::denial_text(d),
                 wit::Error::InvalidPath(m)
                 | wit::Error::InvalidArgument(m)
                 | wit::Error::NotFound(m)
@@ -87,14 +81,7 @@ impl FsError {
 
 impl From<Denied> for FsError {
     fn from(d: Denied) -> Self {
-        Self::guest(wit::Error::AccessDenied(wit::Denial {
-            principal: d.principal,
-            action: d.action,
-            resource_type: d.resource_type,
-            resource_id: d.resource_id,
-            reason: d.reason.into(),
-            id: d.id,
-        }))
+        Self::guest(wit::Error::AccessDenied(d.into()))
     }
 }
 

@@ -20,25 +20,18 @@ mod view;
 use wasmtime::component::{HasData, Linker};
 
 use crate::bindings::wit_process as wit;
-use crate::error::{GuestError, HostError};
+use crate::error::{HostError, guest_error};
 
 pub(crate) use self::view::{ProcessCtx, ProcessView};
 
 /// The error type of the process host functions.
 pub(crate) type ProcessError = HostError<wit::Error>;
 
-impl GuestError for wit::Error {
-    fn access_denied(denial: crate::bindings::wit_types::Denial) -> Self {
-        Self::AccessDenied(denial)
-    }
-
-    fn text(&self) -> String {
-        match self {
-            Self::AccessDenied(d) => crate::error::denial_text(d),
-            Self::InvalidArgument(m) | Self::NotFound(m) | Self::Io(m) => m.clone(),
-        }
-    }
-}
+guest_error!(wit::Error {
+    InvalidArgument,
+    NotFound,
+    Io
+});
 
 /// The [`HasData`] marker that gives the bindings a [`ProcessView`].
 struct HasProcess;

@@ -19,7 +19,7 @@ use self::cedar::action::{DaemonReload, Restart, Start, Status, Stop};
 use self::cedar::{Service, Systemd};
 use crate::authz::Authorizer;
 use crate::bindings::wit_systemd as wit;
-use crate::error::{GuestError, HostError};
+use crate::error::{HostError, guest_error};
 use crate::limits::Meter;
 
 /// The error type of the systemd host functions.
@@ -27,20 +27,12 @@ pub(crate) type SystemdError = HostError<wit::Error>;
 
 type Result<T> = std::result::Result<T, SystemdError>;
 
-impl GuestError for wit::Error {
-    fn access_denied(denial: crate::bindings::wit_types::Denial) -> Self {
-        Self::AccessDenied(denial)
-    }
-
-    fn text(&self) -> String {
-        match self {
-            Self::AccessDenied(d) => crate::error::denial_text(d),
-            Self::InvalidArgument(m) | Self::NotFound(m) | Self::JobFailed(m) | Self::Dbus(m) => {
-                m.clone()
-            }
-        }
-    }
-}
+guest_error!(wit::Error {
+    InvalidArgument,
+    NotFound,
+    JobFailed,
+    Dbus
+});
 
 impl From<BusError> for SystemdError {
     fn from(e: BusError) -> Self {
