@@ -20,6 +20,7 @@ wasmtime::component::bindgen!({
 });
 
 pub use self::exports::wrex::sdk::runner as wit_runner;
+pub use self::wrex::sdk::clock as wit_clock;
 pub use self::wrex::sdk::exec as wit_exec;
 pub use self::wrex::sdk::fs as wit_fs;
 pub use self::wrex::sdk::log as wit_log;

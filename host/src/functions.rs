@@ -177,6 +177,25 @@ const DOCS: &[Doc] = docs! {
     "SystemctlManager.daemon_reload" => "Makes systemd read its configuration again.", "`daemon_reload` systemd::Systemd";
     "SystemctlManager.status" => "A unit's status (ServiceInfo: states, load path, main pid, tasks, memory …).", "`status` systemd::Service";
     "State::is_active" => "Whether a unit state is active, reloading or refreshing.", NONE;
+    // Time and utilities (wrex:sdk/clock for the clock and randomness).
+    "DateTime" => "A UTC instant from year, month, day, hour, minute, second, nanosecond (checked).", NONE;
+    "now" => "Now, to the second, from the host's clock.", "none (the host's clock)";
+    "now_nanos" => "Now, to the nanosecond, from the host's clock.", "none (the host's clock)";
+    "from_epoch_seconds" => "The instant that many seconds after 1970-01-01 UTC.", NONE;
+    "from_epoch_nanos" => "The instant of seconds and nanoseconds after 1970-01-01 UTC.", NONE;
+    "parse_datetime" => "Parses RFC 3339 or RFC 2822 text (DateTimeFormat).", NONE;
+    "DateTime.epoch_seconds" => "Seconds since 1970-01-01 UTC.", NONE;
+    "DateTime.nanos" => "The nanosecond part.", NONE;
+    "DateTime.to_string" => "RFC 3339 (default) or the given DateTimeFormat.", NONE;
+    "DateTime.month_str" => "The month's full name.", NONE;
+    "DateTime.month_str_short" => "The month's three-letter name.", NONE;
+    "random_alphanumeric" => "A random string of letters and digits, from the host's random source.", "none (the host's random source)";
+    "+" => "DateTime plus seconds.", NONE;
+    "-" => "DateTime minus seconds, or the seconds between two DateTimes.", NONE;
+    "<" => "Whether a DateTime is before another.", NONE;
+    "<=" => "Whether a DateTime is before or at another.", NONE;
+    ">" => "Whether a DateTime is after another.", NONE;
+    ">=" => "Whether a DateTime is after or at another.", NONE;
 };
 
 /// The SDK, described: each signature the guest reported, with its documentation; and the

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod authz;
 mod bindings;
 mod cache;
+mod clock;
 mod error;
 pub mod exec;
 pub mod explain;

@@ -36,6 +36,7 @@
 //!   case in wrex's words.
 //! - `systemd`: `SystemctlManager` through the binary against a private `dbus-daemon` with
 //!   python-dbusmock's systemd template; the hung-service runbook end to end.
+//! - `time`: `DateTime`, `now` from the host's clock, `random_alphanumeric`, `to_json`.
 //! - `tenants`: per-tenant roots keep concurrent tenants apart, even under a careless policy.
 //! - `soak` (ignored; `scripts/soak.sh`): 10,000 runs in one process, memory must stay flat.
 //! - `cli`: the built `wrex` binary: formats, exit codes, Rex flags, bad input files.
@@ -73,4 +74,5 @@ mod sdk;
 mod soak;
 mod systemd;
 mod tenants;
+mod time;
 mod util;

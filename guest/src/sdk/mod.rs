@@ -11,6 +11,7 @@
 //! | `exec`    | `fh.execute(ExecuteOptions)` (`wrex:sdk/exec`)                               |
 //! | `log`     | `info`, `warn`, `error`, `trace`, and `debug` routed to the host log        |
 //! | `systemd` | `SystemctlManager`, `ServiceInfo`, `State` (`wrex:sdk/systemd`)          |
+//! | `time`    | `DateTime`, `DateTimeFormat`, `random_alphanumeric` (`wrex:sdk/clock`)         |
 //! | `process` | the process capability (`wrex:sdk/process`): `ProcessManager`, `ps`, `kill` |
 //!
 //! A new capability adds a module here, its line in [`register`], and its error kinds in
@@ -26,6 +27,7 @@ pub mod metrics;
 pub mod options;
 pub mod process;
 pub mod systemd;
+pub mod time;
 
 use rhai::{Dynamic, Engine};
 
@@ -39,6 +41,7 @@ pub fn register(engine: &mut Engine) {
     metrics::register(engine);
     process::register(engine);
     systemd::register(engine);
+    time::register(engine);
 }
 
 /// What an uncaught SDK error says and whether it is a host denial, for any capability's
@@ -46,4 +49,5 @@ pub fn register(engine: &mut Engine) {
 pub fn describe_error(value: &Dynamic) -> Option<Described> {
     error::describe::<fs::error::IoErrorKind>(value)
         .or_else(|| error::describe::<process::error::ProcessErrorKind>(value))
+        .or_else(|| error::describe::<time::CommonUtilsErrorKind>(value))
 }

@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 use wasmtime::component::{Linker, ResourceTable};
 
 use crate::authz::Authorizer;
+use crate::clock::{self, ClockView};
 use crate::exec::{self, ExecView};
 use crate::fs::{self, FsCtx, FsView};
 use crate::limits::{Limits, Meter};
@@ -93,6 +94,14 @@ impl HostState {
         }
     }
 
+    /// The clock capability's view.
+    pub(crate) fn clock(&mut self) -> ClockView<'_> {
+        ClockView {
+            authz: &self.authz,
+            meter: &mut self.meter,
+        }
+    }
+
     /// The log capability's view.
     pub(crate) fn log(&mut self) -> LogView<'_> {
         LogView {
@@ -111,5 +120,6 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     process::add_to_linker(linker, HostState::process)?;
     exec::add_to_linker(linker, HostState::exec)?;
     systemd::add_to_linker(linker, HostState::systemd)?;
+    clock::add_to_linker(linker, HostState::clock)?;
     Ok(())
 }
