@@ -11,6 +11,7 @@ wasmtime::component::bindgen!({
         "wrex:sdk/process.error" => crate::process::ProcessError,
         "wrex:sdk/exec.error" => crate::exec::ExecError,
         "wrex:sdk/systemd.error" => crate::systemd::SystemdError,
+        "wrex:sdk/sysinfo.error" => crate::sysinfo::SysinfoError,
     },
     with: {
         "wrex:sdk/fs.dir": crate::fs::resources::DirRes,
@@ -25,5 +26,6 @@ pub use self::wrex::sdk::exec as wit_exec;
 pub use self::wrex::sdk::fs as wit_fs;
 pub use self::wrex::sdk::log as wit_log;
 pub use self::wrex::sdk::process as wit_process;
+pub use self::wrex::sdk::sysinfo as wit_sysinfo;
 pub use self::wrex::sdk::systemd as wit_systemd;
 pub use self::wrex::sdk::types as wit_types;

@@ -196,6 +196,19 @@ const DOCS: &[Doc] = docs! {
     "<=" => "Whether a DateTime is before or at another.", NONE;
     ">" => "Whether a DateTime is after another.", NONE;
     ">=" => "Whether a DateTime is after or at another.", NONE;
+    // System information (wrex:sdk/sysinfo).
+    "SystemInfo" => "The system-information handle (no state of its own).", NONE;
+    "SystemInfo.memory_info" => "Memory in bytes: total, free, available, used, buffers, cached, shared.", "`read` File(/proc/meminfo)";
+    "SystemInfo.swap_info" => "Swap in bytes: total, free, used.", "`read` File(/proc/meminfo)";
+    "SystemInfo.cpu_count" => "The CPUs this process may run on.", "`list` sysinfo::Sysinfo";
+    "SystemInfo.hostname" => "The host name.", "`list` sysinfo::Sysinfo";
+    "SystemInfo.uname_info" => "Kernel name, node name, release, version, machine (UnameInfo).", "`list` sysinfo::Sysinfo";
+    "SystemInfo.dmesg_info" => "The kernel log (DmesgOptions: human_readable_time, in UTC).", "`read` File(/dev/kmsg)";
+    "free" => "Memory and swap as a map (`memory`, `swap`).", "`read` File(/proc/meminfo)";
+    "nproc" => "The CPUs this process may run on.", "`list` sysinfo::Sysinfo";
+    "uname" => "Kernel name, node name, release, version, machine (UnameInfo).", "`list` sysinfo::Sysinfo";
+    "hostname" => "The host name.", "`list` sysinfo::Sysinfo";
+    "dmesg" => "The kernel log, oldest first.", "`read` File(/dev/kmsg)";
 };
 
 /// The SDK, described: each signature the guest reported, with its documentation; and the

@@ -17,6 +17,7 @@ pub mod log;
 pub mod outcome;
 pub mod process;
 mod runtime;
+pub mod sysinfo;
 pub mod systemd;
 mod time;
 

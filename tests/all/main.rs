@@ -34,6 +34,7 @@
 //! - `rex_case` (the table runner), `rex_handles`, `rex_links`, `rex_archives`, `rex_find`,
 //!   `rex_entries`, `rex_fs`, `rex_commands`: Rex's own file-system tests, carried over case by
 //!   case in wrex's words.
+//! - `sysinfo`: `SystemInfo`, `free`, `nproc`, `uname`, `hostname`, `dmesg`, allowed and denied.
 //! - `systemd`: `SystemctlManager` through the binary against a private `dbus-daemon` with
 //!   python-dbusmock's systemd template; the hung-service runbook end to end.
 //! - `time`: `DateTime`, `now` from the host's clock, `random_alphanumeric`, `to_json`.
@@ -72,6 +73,7 @@ mod rex_links;
 mod runner;
 mod sdk;
 mod soak;
+mod sysinfo;
 mod systemd;
 mod tenants;
 mod time;

@@ -11,6 +11,7 @@
 //! | `exec`    | `fh.execute(ExecuteOptions)` (`wrex:sdk/exec`)                               |
 //! | `log`     | `info`, `warn`, `error`, `trace`, and `debug` routed to the host log        |
 //! | `systemd` | `SystemctlManager`, `ServiceInfo`, `State` (`wrex:sdk/systemd`)          |
+//! | `sysinfo` | `SystemInfo`, `free`, `nproc`, `uname`, `dmesg`, `hostname` (`wrex:sdk/sysinfo`) |
 //! | `time`    | `DateTime`, `DateTimeFormat`, `random_alphanumeric` (`wrex:sdk/clock`)         |
 //! | `process` | the process capability (`wrex:sdk/process`): `ProcessManager`, `ps`, `kill` |
 //!
@@ -26,6 +27,7 @@ pub mod log;
 pub mod metrics;
 pub mod options;
 pub mod process;
+pub mod sysinfo;
 pub mod systemd;
 pub mod time;
 
@@ -41,6 +43,7 @@ pub fn register(engine: &mut Engine) {
     metrics::register(engine);
     process::register(engine);
     systemd::register(engine);
+    sysinfo::register(engine);
     time::register(engine);
 }
 
@@ -50,4 +53,5 @@ pub fn describe_error(value: &Dynamic) -> Option<Described> {
     error::describe::<fs::error::IoErrorKind>(value)
         .or_else(|| error::describe::<process::error::ProcessErrorKind>(value))
         .or_else(|| error::describe::<time::CommonUtilsErrorKind>(value))
+        .or_else(|| error::describe::<sysinfo::SysteminfoErrorKind>(value))
 }

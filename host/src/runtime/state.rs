@@ -13,6 +13,7 @@ use crate::fs::{self, FsCtx, FsView};
 use crate::limits::{Limits, Meter};
 use crate::log::{self, LogBuffer, LogLevel, LogView, Published};
 use crate::process::{self, ProcessCtx, ProcessView};
+use crate::sysinfo::{self, SysinfoView};
 use crate::systemd::{self, SystemdView};
 
 /// Per-run host state: what the guest's imports can reach, and nothing else.
@@ -94,6 +95,14 @@ impl HostState {
         }
     }
 
+    /// The system-information capability's view.
+    pub(crate) fn sysinfo(&mut self) -> SysinfoView<'_> {
+        SysinfoView {
+            authz: &self.authz,
+            meter: &mut self.meter,
+        }
+    }
+
     /// The clock capability's view.
     pub(crate) fn clock(&mut self) -> ClockView<'_> {
         ClockView {
@@ -121,5 +130,6 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     exec::add_to_linker(linker, HostState::exec)?;
     systemd::add_to_linker(linker, HostState::systemd)?;
     clock::add_to_linker(linker, HostState::clock)?;
+    sysinfo::add_to_linker(linker, HostState::sysinfo)?;
     Ok(())
 }

@@ -1,0 +1,69 @@
+//! The system-information capability through the real guest: `SystemInfo`, `free`, `nproc`,
+//! `uname`, `hostname`, `dmesg` allowed (checked against what the test reads itself) and
+//! denied.
+
+use crate::util::{assert_success, fixture, run_with, script};
+
+fn policy(name: &str) -> String {
+    std::fs::read_to_string(fixture("policies", name, "cedar")).unwrap()
+}
+
+fn proc_text(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap().trim().to_string()
+}
+
+#[test]
+fn the_machine_is_reported_as_it_is() {
+    // A kernel log record of the test's own, at level 3 (error).
+    let marker = format!("wrex-sysinfo-test-{}", std::process::id());
+    std::fs::write("/dev/kmsg", format!("<3>{marker}\n")).expect("root writes the kernel log");
+    let (out, _) = run_with(
+        &script("machine"),
+        &policy("machine"),
+        vec![("marker", marker.as_str().into())],
+        None,
+    );
+    assert_success(&out);
+    let o = &out.output;
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    let host = proc_text("/proc/sys/kernel/hostname");
+    for expected in [
+        "\"memory\": [true, true, true, true]".to_string(),
+        "\"swap\": [true]".into(),
+        "\"free\": true".into(),
+        format!("\"cpus\": [{cpus}, {cpus}]"),
+        format!("\"hostname\": [\"{host}\", \"{host}\", \"{host}\"]"),
+        format!(
+            "\"release\": \"{}\"",
+            proc_text("/proc/sys/kernel/osrelease")
+        ),
+        "\"uname\": [\"Linux\", \"GNU/Linux\", true]".into(),
+        format!("] {marker}\"]"),
+    ] {
+        assert!(o.contains(&expected), "missing {expected} in {o}");
+    }
+    // `dmesg -T`'s stamp: `Sun Nov 29 07:31:16 2026`.
+    let timed = o.split("\"timed\": [\"").nth(1).unwrap();
+    assert_eq!(
+        timed.split('"').next().unwrap().split(' ').count(),
+        5,
+        "{o}"
+    );
+}
+
+#[test]
+fn each_function_is_refused_without_its_permit() {
+    let (out, _) = run_with(&script("denied"), &policy("memory_only"), vec![], None);
+    assert_success(&out);
+    let o = &out.output;
+    assert!(o.contains("\"memory\": true"), "{o}");
+    assert!(
+        o.contains("\"nproc\": \"PermissionDenied: Permission denied: tester unauthorized to perform sysinfo::Action::\\\"list\\\" for sysinfo::Sysinfo::sysinfo"),
+        "{o}"
+    );
+    assert!(o.contains("\"hostname\": \"PermissionDenied\""), "{o}");
+    assert!(
+        o.contains("file_system::Action::\\\"read\\\" for file_system::File::/dev/kmsg"),
+        "{o}"
+    );
+}
