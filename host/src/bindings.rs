@@ -12,6 +12,7 @@ wasmtime::component::bindgen!({
         "wrex:sdk/exec.error" => crate::exec::ExecError,
         "wrex:sdk/systemd.error" => crate::systemd::SystemdError,
         "wrex:sdk/sysinfo.error" => crate::sysinfo::SysinfoError,
+        "wrex:sdk/disk.error" => crate::disk::DiskError,
     },
     with: {
         "wrex:sdk/fs.dir": crate::fs::resources::DirRes,
@@ -22,6 +23,7 @@ wasmtime::component::bindgen!({
 
 pub use self::exports::wrex::sdk::runner as wit_runner;
 pub use self::wrex::sdk::clock as wit_clock;
+pub use self::wrex::sdk::disk as wit_disk;
 pub use self::wrex::sdk::exec as wit_exec;
 pub use self::wrex::sdk::fs as wit_fs;
 pub use self::wrex::sdk::log as wit_log;

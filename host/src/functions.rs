@@ -209,6 +209,12 @@ const DOCS: &[Doc] = docs! {
     "uname" => "Kernel name, node name, release, version, machine (UnameInfo).", "`list` sysinfo::Sysinfo";
     "hostname" => "The host name.", "`list` sysinfo::Sysinfo";
     "dmesg" => "The kernel log, oldest first.", "`read` File(/dev/kmsg)";
+    // Disks (wrex:sdk/disk).
+    "Filesystems" => "The file systems the FilesystemOptions select (targets, local).", NONE;
+    "Filesystems.filesystems" => "The mounted file systems, as `df` shows them.", "`read` File(/proc/mounts), File(/proc/diskstats); `stat` on each mount point's Dir";
+    "df" => "Every mounted file system, as `df` shows them.", "`read` File(/proc/mounts), File(/proc/diskstats); `stat` on each mount point's Dir";
+    "format_bytes" => "A size in bytes in Unit::BYTES, KILOBYTES or MEGABYTES.", NONE;
+    "unmount" => "Unmounts the file system at UnmountOptions' path.", "`unmount` Dir(path)";
 };
 
 /// The SDK, described: each signature the guest reported, with its documentation; and the

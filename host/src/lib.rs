@@ -6,6 +6,7 @@ pub mod authz;
 mod bindings;
 mod cache;
 mod clock;
+pub mod disk;
 mod error;
 pub mod exec;
 pub mod explain;

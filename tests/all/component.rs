@@ -28,6 +28,7 @@ fn guest_imports_only_wrex_interfaces() {
         imports,
         [
             "wrex:sdk/clock@0.1.0",
+            "wrex:sdk/disk@0.1.0",
             "wrex:sdk/exec@0.1.0",
             "wrex:sdk/fs@0.1.0",
             "wrex:sdk/log@0.1.0",

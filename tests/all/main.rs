@@ -25,6 +25,7 @@
 //!   under the deadline, no set-id files, moves below a `forbid`, unforgeable denials, quotas.
 //! - `labels`: the data layer: purpose, data labels (entities file, extended attributes,
 //!   inherited from directories), read budgets and lineage, with the example policies.
+//! - `disk`: `df`/`Filesystems`, `format_bytes`, `unmount` of a tmpfs the test mounts.
 //! - `exec`: `execute` with the arguments, environment and user a policy allows; nothing of the
 //!   host reaches the child; output, timeouts and the run's end kill its whole group.
 //! - `process`: processes listed per policy, signals through pidfds (the host never a target),
@@ -48,6 +49,7 @@ mod audit;
 mod authz;
 mod cli;
 mod component;
+mod disk;
 mod exec;
 mod explain;
 mod fs;

@@ -11,6 +11,7 @@
 //! | `exec`    | `fh.execute(ExecuteOptions)` (`wrex:sdk/exec`)                               |
 //! | `log`     | `info`, `warn`, `error`, `trace`, and `debug` routed to the host log        |
 //! | `systemd` | `SystemctlManager`, `ServiceInfo`, `State` (`wrex:sdk/systemd`)          |
+//! | `disk`    | `Filesystems`, `df`, `format_bytes`, `unmount` (`wrex:sdk/disk`)           |
 //! | `sysinfo` | `SystemInfo`, `free`, `nproc`, `uname`, `dmesg`, `hostname` (`wrex:sdk/sysinfo`) |
 //! | `time`    | `DateTime`, `DateTimeFormat`, `random_alphanumeric` (`wrex:sdk/clock`)         |
 //! | `process` | the process capability (`wrex:sdk/process`): `ProcessManager`, `ps`, `kill` |
@@ -18,6 +19,7 @@
 //! A new capability adds a module here, its line in [`register`], and its error kinds in
 //! [`describe_error`].
 
+pub mod disk;
 pub mod enums;
 pub mod error;
 pub mod exec;
@@ -44,6 +46,7 @@ pub fn register(engine: &mut Engine) {
     process::register(engine);
     systemd::register(engine);
     sysinfo::register(engine);
+    disk::register(engine);
     time::register(engine);
 }
 
@@ -54,4 +57,5 @@ pub fn describe_error(value: &Dynamic) -> Option<Described> {
         .or_else(|| error::describe::<process::error::ProcessErrorKind>(value))
         .or_else(|| error::describe::<time::CommonUtilsErrorKind>(value))
         .or_else(|| error::describe::<sysinfo::SysteminfoErrorKind>(value))
+        .or_else(|| error::describe::<disk::DiskinfoErrorKind>(value))
 }

@@ -102,7 +102,7 @@ impl Authorizer {
 
     /// Records the labels of data that flowed: read (`read`, `redacted_read`) or written
     /// (`write`, `create`) under a granted action; marks the label caches stale after a
-    /// `move` or `delete`.
+    /// `move`, `delete` or `unmount`.
     pub(super) fn flows(&self, namespace: &str, id: &str, labels: &Labels) {
         if self.labels.is_none() || namespace != crate::fs::cedar::NAMESPACE {
             return;
@@ -110,7 +110,7 @@ impl Authorizer {
         let (read, written) = match id {
             "read" | "redacted_read" => (true, false),
             "write" | "create" => (false, true),
-            "move" | "delete" => {
+            "move" | "delete" | "unmount" => {
                 self.labels_stale.store(true, Ordering::Relaxed);
                 return;
             }
@@ -135,8 +135,9 @@ impl Authorizer {
         }
     }
 
-    /// Drops every cached label (and the entity stores that carry them as tags).
-    pub(super) fn forget_labels(&self) {
+    /// Drops every cached label (and the entity stores that carry them as tags), and with
+    /// them the directory the label walk keeps open (an `unmount` needs it closed).
+    pub(crate) fn forget_labels(&self) {
         if let Some(source) = &self.labels {
             source.forget();
         }

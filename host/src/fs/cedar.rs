@@ -52,6 +52,8 @@ pub mod action {
         RedactedRead = "redacted_read";
         /// Set an extended attribute (context `xattr`).
         SetXAttr = "set_x_attr";
+        /// Unmount the file system mounted on a directory (`wrex:sdk/disk`).
+        Unmount = "unmount";
     }
 }
 

@@ -8,6 +8,7 @@ use wasmtime::component::{Linker, ResourceTable};
 
 use crate::authz::Authorizer;
 use crate::clock::{self, ClockView};
+use crate::disk::{self, DiskView};
 use crate::exec::{self, ExecView};
 use crate::fs::{self, FsCtx, FsView};
 use crate::limits::{Limits, Meter};
@@ -103,6 +104,14 @@ impl HostState {
         }
     }
 
+    /// The disk capability's view.
+    pub(crate) fn disk(&mut self) -> DiskView<'_> {
+        DiskView {
+            authz: &self.authz,
+            meter: &mut self.meter,
+        }
+    }
+
     /// The clock capability's view.
     pub(crate) fn clock(&mut self) -> ClockView<'_> {
         ClockView {
@@ -131,5 +140,6 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     systemd::add_to_linker(linker, HostState::systemd)?;
     clock::add_to_linker(linker, HostState::clock)?;
     sysinfo::add_to_linker(linker, HostState::sysinfo)?;
+    disk::add_to_linker(linker, HostState::disk)?;
     Ok(())
 }

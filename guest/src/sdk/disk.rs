@@ -1,0 +1,235 @@
+//! The disk SDK (`wrex:sdk/disk`): Rex's `Filesystems`/`df` with `FilesystemOptions`,
+//! `format_bytes` with `Unit`, and `unmount` with `UnmountOptions`; errors are Rex's
+//! `DiskinfoErrorKind`.
+
+use std::fmt;
+
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
+
+use crate::bindings::wrex::sdk::disk as wit;
+use crate::sdk::enums::register_enum_named;
+use crate::sdk::error::{self, ErrorKind};
+use crate::sdk::options::options;
+
+type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
+
+/// Rex's `DiskinfoErrorKind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiskinfoErrorKind {
+    InvalidPath,
+    PermissionDenied,
+    AuthorizationError,
+    SystemError,
+    TryFromIntError,
+    IoError,
+    Other,
+}
+
+impl ErrorKind for DiskinfoErrorKind {
+    const SOURCE: &'static str = "DiskinfoErrorKind";
+    const ALL: &'static [Self] = &[
+        Self::InvalidPath,
+        Self::PermissionDenied,
+        Self::AuthorizationError,
+        Self::SystemError,
+        Self::TryFromIntError,
+        Self::IoError,
+        Self::Other,
+    ];
+
+    fn is_denial(self) -> bool {
+        self == Self::PermissionDenied
+    }
+}
+
+impl fmt::Display for DiskinfoErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+fn from_wit(err: wit::Error) -> Box<EvalAltResult> {
+    let (kind, message) = match err {
+        wit::Error::AccessDenied(d) => {
+            return error::denied(DiskinfoErrorKind::PermissionDenied, d);
+        }
+        wit::Error::InvalidArgument(m) => (DiskinfoErrorKind::InvalidPath, m),
+        wit::Error::Io(m) => (DiskinfoErrorKind::IoError, m),
+    };
+    error::sdk_error(kind, message)
+}
+
+options!(FilesystemOptions / FilesystemOptionsBuilder {
+    targets: Array,
+    local: bool,
+} required []);
+
+options!(UnmountOptions / UnmountOptionsBuilder {
+    path: String,
+} required [path]);
+
+/// Rex's `Filesystems`: the options a listing uses.
+#[derive(Clone, Debug)]
+pub struct Filesystems(FilesystemOptions);
+
+/// Rex's `Filesystem`.
+#[derive(Clone, Debug)]
+pub struct Filesystem(wit::Filesystem);
+
+/// Rex's `Unit` of `format_bytes`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Bytes,
+    Kilobytes,
+    Megabytes,
+}
+
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+fn int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+impl Filesystem {
+    /// As Rex: used is the size less what is available to unprivileged users.
+    fn used(&self) -> u64 {
+        self.0.total.saturating_sub(self.0.available)
+    }
+
+    fn iused(&self) -> u64 {
+        self.0.inodes.saturating_sub(self.0.inodes_free)
+    }
+
+    fn to_map(&self) -> Map {
+        let f = &self.0;
+        let mut m = Map::new();
+        m.insert("fs_device".into(), f.device.clone().into());
+        m.insert("fs_kind".into(), f.kind.clone().into());
+        m.insert("mounted_on".into(), f.mount_point.clone().into());
+        m.insert(
+            "mount_options".into(),
+            Dynamic::from_array(f.options.iter().cloned().map(Dynamic::from).collect()),
+        );
+        for (k, v) in [
+            ("size", f.total),
+            ("block_used", self.used()),
+            ("block_available", f.available),
+            ("kb_blocks", f.total / 1024),
+            ("mb_blocks", f.total / (1024 * 1024)),
+            ("inodes", f.inodes),
+            ("iused", self.iused()),
+            ("ifree", f.inodes_free),
+        ] {
+            m.insert(k.into(), Dynamic::from(int(v)));
+        }
+        m.insert(
+            "block_use_percent".into(),
+            Dynamic::from(percent(self.used(), f.total)),
+        );
+        m.insert(
+            "iuse_percent".into(),
+            Dynamic::from(percent(self.iused(), f.inodes)),
+        );
+        m
+    }
+}
+
+fn filesystems(options: &FilesystemOptions) -> Result<Array> {
+    let targets = options
+        .targets
+        .iter()
+        .flatten()
+        .map(|t| {
+            t.clone().into_string().map_err(|ty| {
+                error::sdk_error(
+                    DiskinfoErrorKind::InvalidPath,
+                    format!("FilesystemOptions: a target must be a path string, got a {ty}"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let list = wit::filesystems(&targets, options.local.unwrap_or(false)).map_err(from_wit)?;
+    Ok(list
+        .into_iter()
+        .map(|f| Dynamic::from(Filesystem(f)))
+        .collect())
+}
+
+fn format_bytes(size: i64, unit: Unit) -> Result<i64> {
+    if size < 0 {
+        return Err(error::sdk_error(
+            DiskinfoErrorKind::TryFromIntError,
+            format!("format_bytes: a size is not negative, got {size}"),
+        ));
+    }
+    Ok(match unit {
+        Unit::Bytes => size,
+        Unit::Kilobytes => size / 1024,
+        Unit::Megabytes => size / (1024 * 1024),
+    })
+}
+
+pub fn register(engine: &mut Engine) {
+    error::register::<DiskinfoErrorKind>(engine);
+    FilesystemOptions::register(engine);
+    UnmountOptions::register(engine);
+    register_enum_named(
+        engine,
+        "Unit",
+        [
+            ("BYTES", Unit::Bytes),
+            ("KILOBYTES", Unit::Kilobytes),
+            ("MEGABYTES", Unit::Megabytes),
+        ],
+    );
+    engine
+        .register_type_with_name::<Filesystem>("Filesystem")
+        .register_get("size", |f: &mut Filesystem| int(f.0.total))
+        .register_get("block_used", |f: &mut Filesystem| int(f.used()))
+        .register_get("block_available", |f: &mut Filesystem| int(f.0.available))
+        .register_get("kb_blocks", |f: &mut Filesystem| int(f.0.total / 1024))
+        .register_get("mb_blocks", |f: &mut Filesystem| {
+            int(f.0.total / (1024 * 1024))
+        })
+        .register_get("inodes", |f: &mut Filesystem| int(f.0.inodes))
+        .register_get("iused", |f: &mut Filesystem| int(f.iused()))
+        .register_get("ifree", |f: &mut Filesystem| int(f.0.inodes_free))
+        .register_get("block_use_percent", |f: &mut Filesystem| {
+            percent(f.used(), f.0.total)
+        })
+        .register_get("iuse_percent", |f: &mut Filesystem| {
+            percent(f.iused(), f.0.inodes)
+        })
+        .register_get("fs_device", |f: &mut Filesystem| f.0.device.clone())
+        .register_get("fs_kind", |f: &mut Filesystem| f.0.kind.clone())
+        .register_get("mounted_on", |f: &mut Filesystem| f.0.mount_point.clone())
+        .register_get("mount_options", |f: &mut Filesystem| {
+            f.0.options
+                .iter()
+                .cloned()
+                .map(Dynamic::from)
+                .collect::<Array>()
+        })
+        .register_fn("to_map", |f: &mut Filesystem| f.to_map());
+    engine
+        .register_type_with_name::<Filesystems>("Filesystems")
+        .register_fn("Filesystems", |o: FilesystemOptions| Filesystems(o))
+        .register_fn("filesystems", |f: &mut Filesystems| filesystems(&f.0))
+        .register_fn("df", || filesystems(&FilesystemOptions::default()))
+        .register_fn("format_bytes", format_bytes)
+        .register_fn("unmount", |o: UnmountOptions| -> Result<()> {
+            wit::unmount(o.path.as_deref().unwrap_or_default()).map_err(from_wit)
+        });
+}
