@@ -215,6 +215,14 @@ const DOCS: &[Doc] = docs! {
     "df" => "Every mounted file system, as `df` shows them.", "`read` File(/proc/mounts), File(/proc/diskstats); `stat` on each mount point's Dir";
     "format_bytes" => "A size in bytes in Unit::BYTES, KILOBYTES or MEGABYTES.", NONE;
     "unmount" => "Unmounts the file system at UnmountOptions' path.", "`unmount` Dir(path)";
+    // Kernel parameters (through wrex:sdk/fs).
+    "SysctlManager" => "The kernel-parameter handle (no state of its own).", NONE;
+    "SysctlManager.read" => "A kernel parameter's value (`net.ipv4.ip_forward`).", "`open` Dir(/proc/sys/<dirs>); `open` + `read` File(/proc/sys/<key>)";
+    "SysctlManager.write" => "Sets a kernel parameter.", "`open` Dir(/proc/sys/<dirs>); `open` + `write` File(/proc/sys/<key>)";
+    "SysctlManager.find" => "The readable parameters whose key matches a regular expression.", "`open` + `read` on each Dir walked, `open` + `read` on each matching File (refused ones skipped)";
+    "sysctl_read" => "A kernel parameter's value.", "as `SysctlManager.read`";
+    "sysctl_write" => "Sets a kernel parameter.", "as `SysctlManager.write`";
+    "sysctl_find" => "The readable parameters whose key matches a regular expression.", "as `SysctlManager.find`";
 };
 
 /// The SDK, described: each signature the guest reported, with its documentation; and the

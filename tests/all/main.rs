@@ -35,6 +35,7 @@
 //! - `rex_case` (the table runner), `rex_handles`, `rex_links`, `rex_archives`, `rex_find`,
 //!   `rex_entries`, `rex_fs`, `rex_commands`: Rex's own file-system tests, carried over case by
 //!   case in wrex's words.
+//! - `sysctl`: kernel parameters read, written (and restored), found, and refused.
 //! - `sysinfo`: `SystemInfo`, `free`, `nproc`, `uname`, `hostname`, `dmesg`, allowed and denied.
 //! - `systemd`: `SystemctlManager` through the binary against a private `dbus-daemon` with
 //!   python-dbusmock's systemd template; the hung-service runbook end to end.
@@ -75,6 +76,7 @@ mod rex_links;
 mod runner;
 mod sdk;
 mod soak;
+mod sysctl;
 mod sysinfo;
 mod systemd;
 mod tenants;

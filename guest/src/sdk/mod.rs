@@ -12,6 +12,7 @@
 //! | `log`     | `info`, `warn`, `error`, `trace`, and `debug` routed to the host log        |
 //! | `systemd` | `SystemctlManager`, `ServiceInfo`, `State` (`wrex:sdk/systemd`)          |
 //! | `disk`    | `Filesystems`, `df`, `format_bytes`, `unmount` (`wrex:sdk/disk`)           |
+//! | `sysctl`  | `SysctlManager`, `sysctl_read`/`_write`/`_find` (through `wrex:sdk/fs`)    |
 //! | `sysinfo` | `SystemInfo`, `free`, `nproc`, `uname`, `dmesg`, `hostname` (`wrex:sdk/sysinfo`) |
 //! | `time`    | `DateTime`, `DateTimeFormat`, `random_alphanumeric` (`wrex:sdk/clock`)         |
 //! | `process` | the process capability (`wrex:sdk/process`): `ProcessManager`, `ps`, `kill` |
@@ -29,6 +30,7 @@ pub mod log;
 pub mod metrics;
 pub mod options;
 pub mod process;
+pub mod sysctl;
 pub mod sysinfo;
 pub mod systemd;
 pub mod time;
@@ -46,6 +48,7 @@ pub fn register(engine: &mut Engine) {
     process::register(engine);
     systemd::register(engine);
     sysinfo::register(engine);
+    sysctl::register(engine);
     disk::register(engine);
     time::register(engine);
 }
