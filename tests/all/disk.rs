@@ -38,8 +38,7 @@ fn df_reports_the_mounts_and_unmount_takes_one_away() {
     let root_kind = std::fs::read_to_string("/proc/self/mounts")
         .unwrap()
         .lines()
-        .filter(|l| l.split(' ').nth(1) == Some("/"))
-        .last()
+        .rfind(|l| l.split(' ').nth(1) == Some("/"))
         .and_then(|l| l.split(' ').nth(2).map(str::to_string))
         .unwrap();
     assert!(

@@ -84,10 +84,14 @@ fn process_info_has_rex_fields() {
     assert!(o.contains(&format!("\"name\": \"{a}\"")), "{o}");
     assert!(o.contains(&format!("\"command\": \"{a} 301\"")), "{o}");
     assert!(
-        o.contains("\"username\": \"root\"") || o.contains("\"username\": \""),
+        o.contains(&format!("\"username\": \"{}\"", wrex::current_user())),
         "{o}"
     );
-    assert!(o.contains("\"state\": \"Sleep\""), "{o}");
+    // Asleep, or still running its start-up on a busy machine.
+    assert!(
+        o.contains("\"state\": \"Sleep\"") || o.contains("\"state\": \"Run\""),
+        "{o}"
+    );
     assert!(
         o.contains(&format!("\"ppid\": {}", std::process::id())),
         "{o}"

@@ -188,7 +188,7 @@ fn human_time(seconds: i64) -> String {
     let Ok(at) = time::OffsetDateTime::from_unix_timestamp(seconds) else {
         return seconds.to_string();
     };
-    time::format_description::parse(
+    time::format_description::parse_borrowed::<2>(
         "[weekday repr:short] [month repr:short] [day] [hour]:[minute]:[second] [year]",
     )
     .ok()
@@ -222,7 +222,7 @@ fn dmesg(options: &DmesgOptions) -> Result<Array> {
 fn free() -> Result<Map> {
     let m = memory()?;
     let mut out = Map::new();
-    out.insert("memory".into(), Meminfo(m.clone()).to_map().into());
+    out.insert("memory".into(), Meminfo(m).to_map().into());
     out.insert("swap".into(), Swapinfo(m).to_map().into());
     Ok(out)
 }
