@@ -420,3 +420,24 @@ fn cancelling_the_run_kills_the_program() {
     assert!(crate::util::message(&out).contains("cancelled"), "{out:#?}");
     assert!(!running(&sleeper));
 }
+
+/// A program that ends on the timeout's SIGTERM still timed out: the script is told so, not
+/// given its exit status as if it had finished.
+#[test]
+fn a_program_ended_by_its_timeout_is_a_timeout() {
+    let sb = Sandbox::new();
+    copy_binary(&sb, "sleep", "sleep");
+    crate::util::runtime();
+    let started = Instant::now();
+    let out = run(&sb, "sleep", &["30"], vec![("timeout", 1i64.into())]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_error(
+        &out,
+        ErrorType::ScriptException,
+        "did not finish within 1000 ms and was killed",
+    );
+}

@@ -246,7 +246,13 @@ pub(crate) fn watch(
     let code = status
         .code()
         .unwrap_or_else(|| -status.signal().unwrap_or(0));
-    Ok((ended.unwrap_or(Ended::Exited(code)), out, err))
+    // A program that exited on the timeout's SIGTERM still timed out.
+    let ended = ended.unwrap_or(if term_sent.is_some() {
+        Ended::TimedOut
+    } else {
+        Ended::Exited(code)
+    });
+    Ok((ended, out, err))
 }
 
 /// Whether the process behind `pidfd` has exited (without reaping it).

@@ -137,7 +137,9 @@ fn segments(file: &wit::File, l: Layout, header: &[u8]) -> Result<Vec<Segment>> 
     if phnum == 0 {
         return Ok(Vec::new());
     }
-    if phentsize < min || phnum > MAX_PHDRS {
+    // A program header is 56 (64-bit) or 32 bytes; a larger entry size only makes a hostile
+    // file ask for a huge read.
+    if phentsize < min || phentsize > 256 || phnum > MAX_PHDRS {
         return Err(bad("malformed program header table"));
     }
     let table = read_at(file, phoff, phentsize * phnum)?;
