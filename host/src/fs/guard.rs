@@ -19,7 +19,6 @@ pub(crate) struct RuntimeState {
     paths: Vec<(String, String)>,
     /// Whether the run's `/proc` is the host's (the run's `/` is the host's `/`).
     host_proc: bool,
-    pid: u32,
 }
 
 impl RuntimeState {
@@ -47,7 +46,6 @@ impl RuntimeState {
         Self {
             paths: seen,
             host_proc: root.is_none(),
-            pid: std::process::id(),
         }
     }
 
@@ -60,11 +58,7 @@ impl RuntimeState {
         let entry = rest.split('/').next().unwrap_or(rest);
         let ours = match entry {
             "self" | "thread-self" => true,
-            id if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
-                // A thread id of this process is also a `/proc/<tid>` of its own.
-                id == self.pid.to_string() || Path::new("/proc/self/task").join(id).exists()
-            }
-            _ => false,
+            id => is_host_process(id),
         };
         ours.then(|| format!("`/proc/{entry}` is the wrex host process"))
     }
@@ -85,6 +79,14 @@ fn as_seen_from(root: Option<&Path>, host: &Path) -> Option<String> {
     })
 }
 
+/// Whether `id` (a decimal PID) names the wrex host process or one of its threads: a thread
+/// id is also a `/proc/<tid>` and a PID of its own.
+pub(crate) fn is_host_process(id: &str) -> bool {
+    !id.is_empty()
+        && id.bytes().all(|b| b.is_ascii_digit())
+        && (id == std::process::id().to_string() || Path::new("/proc/self/task").join(id).exists())
+}
+
 fn is_within(path: &str, dir: &str) -> bool {
     path == dir
         || path
@@ -97,11 +99,7 @@ impl Guard for RuntimeState {
         if type_name == "process_system::Process" {
             // The host process and its threads, whatever the run's `/` (processes are the
             // host's, not the run's).
-            let ours = id == self.pid.to_string()
-                || (!id.is_empty()
-                    && id.bytes().all(|b| b.is_ascii_digit())
-                    && Path::new("/proc/self/task").join(id).exists());
-            return ours.then(|| format!("process {id} is the wrex host process"));
+            return is_host_process(id).then(|| format!("process {id} is the wrex host process"));
         }
         if !type_name.starts_with("file_system::") {
             return None;

@@ -41,30 +41,15 @@ mod tree;
 mod view;
 mod walk;
 
-use wasmtime::component::{HasData, Linker};
-
 use crate::bindings::wit_fs as wit;
 
 pub use self::config::{DEFAULT_REDACTION_DICTIONARY, FsConfig};
 pub use self::file::MAX_READ_CHUNK;
-pub(crate) use self::guard::RuntimeState;
+pub(crate) use self::guard::{RuntimeState, is_host_process};
 pub(crate) use self::labels::RunLabels;
 pub use self::labels::XATTR_PREFIX;
 pub use self::tree::MAX_TREE_ENTRIES;
 pub(crate) use self::view::{FsCtx, FsView};
 pub use self::walk::MAX_LINKS;
 
-/// The [`HasData`] marker that gives the bindings an [`FsView`].
-struct HasFs;
-
-impl HasData for HasFs {
-    type Data<'a> = FsView<'a>;
-}
-
-/// Adds `wrex:sdk/fs` to `linker`; `view` picks the capability's view out of the store data.
-pub(crate) fn add_to_linker<T: 'static>(
-    linker: &mut Linker<T>,
-    view: fn(&mut T) -> FsView<'_>,
-) -> wasmtime::Result<()> {
-    wit::add_to_linker::<T, HasFs>(linker, view)
-}
+crate::bindings::capability_linker!(wit, FsView, "fs");

@@ -84,13 +84,13 @@ impl Machine {
             .clone()
     }
 
-    /// Reads process (or thread) `stat` with its owner's uid and command line; `None` when it
-    /// exited meanwhile or cannot be read.
+    /// What a listing shows of a process (or thread) from its `stat`, its owner's uid and its
+    /// `command`; `None` when its PID is not one.
     fn seen(
         &mut self,
         stat: &procfs::process::Stat,
         uid: Option<u32>,
-        cmdline: &[String],
+        command: String,
         thread_of: Option<i32>,
     ) -> Option<Seen> {
         let pid = u32::try_from(stat.pid).ok()?;
@@ -107,7 +107,7 @@ impl Machine {
                 uid,
                 name: stat.comm.clone(),
                 username,
-                command: command_of(cmdline),
+                command,
                 state: state_name(stat.state).to_string(),
                 memory_usage,
                 memory_percent: if self.mem_total == 0 {
@@ -130,8 +130,7 @@ impl Machine {
 
     /// One process by PID (the host's own is `None`, as is one that does not exist).
     pub(crate) fn process(&mut self, pid: i32) -> Option<(Proc, Seen)> {
-        // The host's own process, or one of its threads (each is also a `/proc/<tid>`).
-        if pid == self.own_pid || Path::new("/proc/self/task").join(pid.to_string()).exists() {
+        if crate::fs::is_host_process(&pid.to_string()) {
             return None;
         }
         let proc = Proc::new(pid).ok()?;
@@ -143,8 +142,8 @@ impl Machine {
     pub(crate) fn of(&mut self, proc: &Proc) -> Option<Seen> {
         let stat = proc.stat().ok()?;
         let uid = proc.uid().ok();
-        let cmdline = proc.cmdline().unwrap_or_default();
-        self.seen(&stat, uid, &cmdline, None)
+        let command = command_of(&proc.cmdline().unwrap_or_default());
+        self.seen(&stat, uid, command, None)
     }
 
     /// Every process but the host's own (and with `threads`, every thread but each process's
@@ -169,14 +168,15 @@ impl Machine {
             }
             let Some(seen) = self.of(&proc) else { continue };
             if threads && let Ok(tasks) = proc.tasks() {
+                // A thread's user and command are its process's.
                 let uid = seen.info.uid;
-                let cmdline = proc.cmdline().unwrap_or_default();
                 for task in tasks.flatten() {
                     if task.tid == task.pid || out.len() >= MAX_PROCESSES {
                         continue;
                     }
                     if let Ok(stat) = task.stat()
-                        && let Some(t) = self.seen(&stat, uid, &cmdline, Some(task.pid))
+                        && let Some(t) =
+                            self.seen(&stat, uid, seen.info.command.clone(), Some(task.pid))
                     {
                         out.push(t);
                     }

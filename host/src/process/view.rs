@@ -435,11 +435,7 @@ impl ProcessView<'_> {
     /// The error for a PID that names no process the host may target: the host's own
     /// process is refused by the runtime (a denial no policy lifts), anything else is absent.
     fn no_process(&self, pid: i32) -> ProcessError {
-        let own = pid == std::process::id() as i32
-            || std::path::Path::new("/proc/self/task")
-                .join(pid.to_string())
-                .exists();
-        if own {
+        if crate::fs::is_host_process(&pid.to_string()) {
             let resource = super::cedar::Process {
                 pid: pid.to_string(),
                 name: String::new(),
