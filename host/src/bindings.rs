@@ -31,3 +31,27 @@ pub use self::wrex::sdk::process as wit_process;
 pub use self::wrex::sdk::sysinfo as wit_sysinfo;
 pub use self::wrex::sdk::systemd as wit_systemd;
 pub use self::wrex::sdk::types as wit_types;
+
+/// Defines a capability's `add_to_linker`: the `HasData` marker that gives the bindings the
+/// capability's view, and the function that adds its interface (the bindings module `$wit`,
+/// `wrex:sdk/$interface`) to a linker.
+macro_rules! capability_linker {
+    ($wit:ident, $view:ident, $interface:literal) => {
+        /// The `HasData` marker that gives the bindings this capability's view.
+        struct Marker;
+
+        impl ::wasmtime::component::HasData for Marker {
+            type Data<'a> = $view<'a>;
+        }
+
+        #[doc = concat!("Adds `wrex:sdk/", $interface, "` to `linker`; `view` picks the capability's view out of the store data.")]
+        pub(crate) fn add_to_linker<T: 'static>(
+            linker: &mut ::wasmtime::component::Linker<T>,
+            view: fn(&mut T) -> $view<'_>,
+        ) -> ::wasmtime::Result<()> {
+            $wit::add_to_linker::<T, Marker>(linker, view)
+        }
+    };
+}
+
+pub(crate) use capability_linker;

@@ -4,8 +4,6 @@
 
 use std::time::SystemTime;
 
-use wasmtime::component::{HasData, Linker};
-
 use crate::authz::Authorizer;
 use crate::bindings::wit_clock as wit;
 use crate::limits::Meter;
@@ -66,17 +64,4 @@ impl wit::Host for ClockView<'_> {
     }
 }
 
-/// The [`HasData`] marker that gives the bindings a [`ClockView`].
-struct HasClock;
-
-impl HasData for HasClock {
-    type Data<'a> = ClockView<'a>;
-}
-
-/// Adds `wrex:sdk/clock` to `linker`.
-pub(crate) fn add_to_linker<T: 'static>(
-    linker: &mut Linker<T>,
-    view: fn(&mut T) -> ClockView<'_>,
-) -> wasmtime::Result<()> {
-    wit::add_to_linker::<T, HasClock>(linker, view)
-}
+crate::bindings::capability_linker!(wit, ClockView, "clock");

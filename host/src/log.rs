@@ -8,8 +8,6 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use wasmtime::component::{HasData, Linker};
-
 use crate::bindings::wit_log;
 use crate::limits::Meter;
 use crate::outcome::{Alarm, Metric, MetricUnit};
@@ -244,20 +242,7 @@ impl Published {
     }
 }
 
-/// The [`HasData`] marker that gives the bindings a [`LogView`].
-struct HasLog;
-
-impl HasData for HasLog {
-    type Data<'a> = LogView<'a>;
-}
-
-/// Adds `wrex:sdk/log` to `linker`; `view` picks the capability's view out of the store data.
-pub(crate) fn add_to_linker<T: 'static>(
-    linker: &mut Linker<T>,
-    view: fn(&mut T) -> LogView<'_>,
-) -> wasmtime::Result<()> {
-    wit_log::add_to_linker::<T, HasLog>(linker, view)
-}
+crate::bindings::capability_linker!(wit_log, LogView, "log");
 
 impl wit_log::Host for LogView<'_> {
     fn emit(&mut self, level: wit_log::Level, message: String, line: u32) -> wasmtime::Result<()> {

@@ -8,45 +8,16 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 
 use crate::bindings::wrex::sdk::disk as wit;
 use crate::sdk::enums::register_enum_named;
-use crate::sdk::error::{self, ErrorKind};
+use crate::sdk::error::{self, error_kinds};
 use crate::sdk::options::options;
 
 type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
 
-/// Rex's `DiskinfoErrorKind`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DiskinfoErrorKind {
-    InvalidPath,
-    PermissionDenied,
-    AuthorizationError,
-    SystemError,
-    TryFromIntError,
-    IoError,
-    Other,
-}
-
-impl ErrorKind for DiskinfoErrorKind {
-    const SOURCE: &'static str = "DiskinfoErrorKind";
-    const ALL: &'static [Self] = &[
-        Self::InvalidPath,
-        Self::PermissionDenied,
-        Self::AuthorizationError,
-        Self::SystemError,
-        Self::TryFromIntError,
-        Self::IoError,
-        Self::Other,
-    ];
-
-    fn is_denial(self) -> bool {
-        self == Self::PermissionDenied
-    }
-}
-
-impl fmt::Display for DiskinfoErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
-    }
-}
+error_kinds!(
+    /// Rex's `DiskinfoErrorKind`.
+    DiskinfoErrorKind, denial PermissionDenied,
+    [InvalidPath, PermissionDenied, AuthorizationError, SystemError, TryFromIntError, IoError, Other]
+);
 
 fn from_wit(err: wit::Error) -> Box<EvalAltResult> {
     let (kind, message) = match err {

@@ -20,6 +20,42 @@ pub trait ErrorKind: Copy + PartialEq + fmt::Display + Send + Sync + 'static {
     fn is_denial(self) -> bool;
 }
 
+/// Defines a capability's kind type: the enum of its kinds (each printed by its name), its
+/// [`ErrorKind`] with the `source` name, and which kind, if any, is the host's denial.
+///
+/// ```ignore
+/// error_kinds!(
+///     /// Rex's `DiskinfoErrorKind`.
+///     DiskinfoErrorKind, denial PermissionDenied, [InvalidPath, PermissionDenied, Other]
+/// );
+/// ```
+macro_rules! error_kinds {
+    ($(#[$doc:meta])* $name:ident $(, denial $denial:ident)?, [$($kind:ident),* $(,)?]) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $name {
+            $($kind,)*
+        }
+
+        impl $crate::sdk::error::ErrorKind for $name {
+            const SOURCE: &'static str = stringify!($name);
+            const ALL: &'static [Self] = &[$(Self::$kind),*];
+
+            fn is_denial(self) -> bool {
+                false $(|| self == Self::$denial)?
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Debug::fmt(self, f)
+            }
+        }
+    };
+}
+
+pub(crate) use error_kinds;
+
 /// Builds the catchable SDK error.
 pub fn sdk_error<K: ErrorKind>(kind: K, message: impl Into<String>) -> Box<EvalAltResult> {
     let mut map = Map::new();

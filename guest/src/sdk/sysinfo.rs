@@ -7,45 +7,16 @@ use std::fmt;
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 
 use crate::bindings::wrex::sdk::sysinfo as wit;
-use crate::sdk::error::{self, ErrorKind};
+use crate::sdk::error::{self, error_kinds};
 use crate::sdk::options::options;
 
 type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
 
-/// Rex's `SysteminfoErrorKind`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SysteminfoErrorKind {
-    PermissionDenied,
-    AuthorizationError,
-    IoError,
-    InvalidParameter,
-    InvalidValue,
-    PrivilegeError,
-    Other,
-}
-
-impl ErrorKind for SysteminfoErrorKind {
-    const SOURCE: &'static str = "SysteminfoErrorKind";
-    const ALL: &'static [Self] = &[
-        Self::PermissionDenied,
-        Self::AuthorizationError,
-        Self::IoError,
-        Self::InvalidParameter,
-        Self::InvalidValue,
-        Self::PrivilegeError,
-        Self::Other,
-    ];
-
-    fn is_denial(self) -> bool {
-        self == Self::PermissionDenied
-    }
-}
-
-impl fmt::Display for SysteminfoErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
-    }
-}
+error_kinds!(
+    /// Rex's `SysteminfoErrorKind`.
+    SysteminfoErrorKind, denial PermissionDenied,
+    [PermissionDenied, AuthorizationError, IoError, InvalidParameter, InvalidValue, PrivilegeError, Other]
+);
 
 fn from_wit(err: wit::Error) -> Box<EvalAltResult> {
     let (kind, message) = match err {
@@ -184,29 +155,35 @@ fn cpu_count() -> Result<i64> {
 
 /// `Thu Oct 24 10:32:01 2024`, as `dmesg -T` prints it (in UTC: the sandbox has no time
 /// zone).
-fn human_time(seconds: i64) -> String {
-    let Ok(at) = time::OffsetDateTime::from_unix_timestamp(seconds) else {
-        return seconds.to_string();
-    };
-    time::format_description::parse_borrowed::<2>(
-        "[weekday repr:short] [month repr:short] [day] [hour]:[minute]:[second] [year]",
-    )
-    .ok()
-    .and_then(|f| at.format(&f).ok())
-    .unwrap_or_else(|| seconds.to_string())
+fn human_time(seconds: i64, format: &[time::format_description::BorrowedFormatItem<'_>]) -> String {
+    time::OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|at| at.format(format).ok())
+        .unwrap_or_else(|| seconds.to_string())
 }
 
 fn dmesg(options: &DmesgOptions) -> Result<Array> {
     let log = wit::read_kernel_log().map_err(from_wit)?;
-    let human = options.human_readable_time.unwrap_or(false);
+    // Parsed once per call, not per record.
+    let human = options
+        .human_readable_time
+        .unwrap_or(false)
+        .then(|| {
+            time::format_description::parse_borrowed::<2>(
+                "[weekday repr:short] [month repr:short] [day] [hour]:[minute]:[second] [year]",
+            )
+        })
+        .transpose()
+        .map_err(|e| error::sdk_error(SysteminfoErrorKind::Other, e.to_string()))?;
     Ok(log
         .messages
         .into_iter()
         .map(|m| {
-            let stamp = if human {
+            let stamp = if let Some(format) = &human {
                 human_time(
                     log.boot_time
                         .saturating_add((m.timestamp_us / 1_000_000) as i64),
+                    format,
                 )
             } else {
                 format!("{:>12.6}", m.timestamp_us as f64 / 1e6)

@@ -13,38 +13,15 @@ use time::format_description::well_known::{Rfc2822, Rfc3339};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
 use crate::bindings::wrex::sdk::clock;
-use crate::sdk::error::{self, ErrorKind};
+use crate::sdk::error::{self, error_kinds};
 
 type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
 
-/// Rex's `CommonUtilsErrorKind`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CommonUtilsErrorKind {
-    InvalidArguments,
-    ParseError,
-    FormatError,
-    Other,
-}
-
-impl ErrorKind for CommonUtilsErrorKind {
-    const SOURCE: &'static str = "CommonUtilsErrorKind";
-    const ALL: &'static [Self] = &[
-        Self::InvalidArguments,
-        Self::ParseError,
-        Self::FormatError,
-        Self::Other,
-    ];
-
-    fn is_denial(self) -> bool {
-        false
-    }
-}
-
-impl fmt::Display for CommonUtilsErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
-    }
-}
+error_kinds!(
+    /// Rex's `CommonUtilsErrorKind`.
+    CommonUtilsErrorKind,
+    [InvalidArguments, ParseError, FormatError, Other]
+);
 
 fn fail(kind: CommonUtilsErrorKind, message: impl Into<String>) -> Box<EvalAltResult> {
     error::sdk_error(kind, message)

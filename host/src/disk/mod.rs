@@ -6,8 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use wasmtime::component::{HasData, Linker};
-
 use crate::authz::Authorizer;
 use crate::bindings::wit_disk as wit;
 use crate::error::{HostError, guest_error};
@@ -175,17 +173,4 @@ impl wit::Host for DiskView<'_> {
     }
 }
 
-/// The [`HasData`] marker that gives the bindings a [`DiskView`].
-struct HasDisk;
-
-impl HasData for HasDisk {
-    type Data<'a> = DiskView<'a>;
-}
-
-/// Adds `wrex:sdk/disk` to `linker`.
-pub(crate) fn add_to_linker<T: 'static>(
-    linker: &mut Linker<T>,
-    view: fn(&mut T) -> DiskView<'_>,
-) -> wasmtime::Result<()> {
-    wit::add_to_linker::<T, HasDisk>(linker, view)
-}
+crate::bindings::capability_linker!(wit, DiskView, "disk");

@@ -13,7 +13,7 @@ mod child;
 use std::os::fd::AsFd;
 use std::time::Duration;
 
-use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
+use wasmtime::component::{Resource, ResourceTable};
 
 use self::cedar::{Execute, Identity, Program};
 use self::child::{Ended, Spawn};
@@ -255,17 +255,4 @@ impl wit::Host for ExecView<'_> {
     }
 }
 
-/// The [`HasData`] marker that gives the bindings an [`ExecView`].
-struct HasExec;
-
-impl HasData for HasExec {
-    type Data<'a> = ExecView<'a>;
-}
-
-/// Adds `wrex:sdk/exec` to `linker`.
-pub(crate) fn add_to_linker<T: 'static>(
-    linker: &mut Linker<T>,
-    view: fn(&mut T) -> ExecView<'_>,
-) -> wasmtime::Result<()> {
-    wit::add_to_linker::<T, HasExec>(linker, view)
-}
+crate::bindings::capability_linker!(wit, ExecView, "exec");

@@ -17,8 +17,6 @@ pub mod cedar;
 mod procs;
 mod view;
 
-use wasmtime::component::{HasData, Linker};
-
 use crate::bindings::wit_process as wit;
 use crate::error::{HostError, guest_error};
 
@@ -33,17 +31,4 @@ guest_error!(wit::Error {
     Io
 });
 
-/// The [`HasData`] marker that gives the bindings a [`ProcessView`].
-struct HasProcess;
-
-impl HasData for HasProcess {
-    type Data<'a> = ProcessView<'a>;
-}
-
-/// Adds `wrex:sdk/process` to `linker`.
-pub(crate) fn add_to_linker<T: 'static>(
-    linker: &mut Linker<T>,
-    view: fn(&mut T) -> ProcessView<'_>,
-) -> wasmtime::Result<()> {
-    wit::add_to_linker::<T, HasProcess>(linker, view)
-}
+crate::bindings::capability_linker!(wit, ProcessView, "process");

@@ -16,7 +16,6 @@ use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 
 use procfs::Current;
-use wasmtime::component::{HasData, Linker};
 
 use self::cedar::{List, Sysinfo};
 use crate::authz::Authorizer;
@@ -179,20 +178,7 @@ fn unescape(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The [`HasData`] marker that gives the bindings a [`SysinfoView`].
-struct HasSysinfo;
-
-impl HasData for HasSysinfo {
-    type Data<'a> = SysinfoView<'a>;
-}
-
-/// Adds `wrex:sdk/sysinfo` to `linker`.
-pub(crate) fn add_to_linker<T: 'static>(
-    linker: &mut Linker<T>,
-    view: fn(&mut T) -> SysinfoView<'_>,
-) -> wasmtime::Result<()> {
-    wit::add_to_linker::<T, HasSysinfo>(linker, view)
-}
+crate::bindings::capability_linker!(wit, SysinfoView, "sysinfo");
 
 #[cfg(test)]
 mod tests {

@@ -12,8 +12,6 @@
 mod bus;
 pub mod cedar;
 
-use wasmtime::component::{HasData, Linker};
-
 use self::bus::BusError;
 use self::cedar::action::{DaemonReload, Restart, Start, Status, Stop};
 use self::cedar::{Service, Systemd};
@@ -128,20 +126,7 @@ impl wit::Host for SystemdView<'_> {
     }
 }
 
-/// The [`HasData`] marker that gives the bindings a [`SystemdView`].
-struct HasSystemd;
-
-impl HasData for HasSystemd {
-    type Data<'a> = SystemdView<'a>;
-}
-
-/// Adds `wrex:sdk/systemd` to `linker`.
-pub(crate) fn add_to_linker<T: 'static>(
-    linker: &mut Linker<T>,
-    view: fn(&mut T) -> SystemdView<'_>,
-) -> wasmtime::Result<()> {
-    wit::add_to_linker::<T, HasSystemd>(linker, view)
-}
+crate::bindings::capability_linker!(wit, SystemdView, "systemd");
 
 #[cfg(test)]
 mod tests {

@@ -1,84 +1,17 @@
 //! The file system's error kinds (Rex's `IoErrorKind`) and the conversion of `wrex:sdk/fs`
 //! errors into them.
 
-use std::fmt;
-
 use rhai::EvalAltResult;
 
 use crate::bindings::wrex::sdk::fs::Error as WitError;
-use crate::sdk::error::{self, ErrorKind};
+use crate::sdk::error::{self, error_kinds};
 
-/// Rex's `IoErrorKind` values (the kinds wrex can raise are a subset; all are registered so that
-/// Rex scripts comparing against any of them still compile).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IoErrorKind {
-    InvalidPath,
-    InvalidArguments,
-    InvalidFileMode,
-    ValidationError,
-    DirectoryOpenError,
-    DirectoryError,
-    FileError,
-    DestinationFileNotEmptyError,
-    NotFound,
-    DirectoryNotEmpty,
-    PermissionDenied,
-    AuthorizationError,
-    IdentityResolutionError,
-    UnsupportedOperationError,
-    FileContentTooLargeError,
-    FileCopyError,
-    FileReadError,
-    EntryTypeMismatchError,
-    IoError,
-    TryFromIntError,
-    RustixError,
-    Utf8Error,
-    CallbackError,
-    ProcessNamespaceFatalError,
-    Other,
-}
-
-impl ErrorKind for IoErrorKind {
-    const SOURCE: &'static str = "IoErrorKind";
-    const ALL: &'static [Self] = &[
-        Self::InvalidPath,
-        Self::InvalidArguments,
-        Self::InvalidFileMode,
-        Self::ValidationError,
-        Self::DirectoryOpenError,
-        Self::DirectoryError,
-        Self::FileError,
-        Self::DestinationFileNotEmptyError,
-        Self::NotFound,
-        Self::DirectoryNotEmpty,
-        Self::PermissionDenied,
-        Self::AuthorizationError,
-        Self::IdentityResolutionError,
-        Self::UnsupportedOperationError,
-        Self::FileContentTooLargeError,
-        Self::FileCopyError,
-        Self::FileReadError,
-        Self::EntryTypeMismatchError,
-        Self::IoError,
-        Self::TryFromIntError,
-        Self::RustixError,
-        Self::Utf8Error,
-        Self::CallbackError,
-        Self::ProcessNamespaceFatalError,
-        Self::Other,
-    ];
-
-    fn is_denial(self) -> bool {
-        self == Self::PermissionDenied
-    }
-}
-
-impl fmt::Display for IoErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
-    }
-}
+error_kinds!(
+    /// Rex's `IoErrorKind` (all registered, so Rex scripts comparing against any compile;
+    /// wrex raises a subset).
+    IoErrorKind, denial PermissionDenied,
+    [InvalidPath, InvalidArguments, InvalidFileMode, ValidationError, DirectoryOpenError, DirectoryError, FileError, DestinationFileNotEmptyError, NotFound, DirectoryNotEmpty, PermissionDenied, AuthorizationError, IdentityResolutionError, UnsupportedOperationError, FileContentTooLargeError, FileCopyError, FileReadError, EntryTypeMismatchError, IoError, TryFromIntError, RustixError, Utf8Error, CallbackError, ProcessNamespaceFatalError, Other]
+);
 
 /// Converts an error returned by a host import.
 pub fn from_wit(err: WitError) -> Box<EvalAltResult> {
