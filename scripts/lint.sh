@@ -7,7 +7,7 @@
 #
 # Clippy runs as the code is built: clippy-driver wraps rustc for the workspace's own crates
 # (RUSTC_WORKSPACE_WRAPPER, which is what `cargo clippy` sets), so dependencies are compiled
-# once, as for `cargo test`, and never a second time in check mode. host/build.rs passes the
+# once, as for `cargo test`, and never a second time in check mode. guest/component/build.rs passes the
 # wrapper on to the guest's nested wasm build, which is linted as it is built.
 set -euo pipefail
 cd "$(dirname "$0")/.."

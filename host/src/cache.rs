@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-include!(concat!(env!("OUT_DIR"), "/guest.rs"));
+use wrex_guest_component::{GUEST_COMPONENT, GUEST_FINGERPRINT};
 
 /// The compiled-guest cache directory, `None` when caching is off.
 pub(crate) fn cache_dir() -> Option<PathBuf> {

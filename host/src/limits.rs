@@ -185,6 +185,63 @@ impl Clock {
     }
 }
 
+/// How often [`Clock::block_on`] looks at the run's deadline and cancellation.
+const TICK: Duration = Duration::from_millis(20);
+
+/// Why [`Clock::block_on`] gave up on its work.
+#[derive(Debug)]
+pub(crate) enum Interrupted {
+    /// The run's deadline passed or it was cancelled: the trap that ends the run.
+    Stopped(wasmtime::Error),
+    /// The work's own limit passed (the run goes on).
+    TimedOut(Duration),
+    /// The runtime could not start, or the work panicked.
+    Failed(String),
+}
+
+impl Clock {
+    /// Runs async host work (a bus call, an HTTP request, a DNS lookup) to its end, at most
+    /// `max`, and no longer than the run's deadline or its cancellation. The work runs on a
+    /// current-thread runtime of its own in a thread of its own (the caller may be inside
+    /// another runtime); when it is given up, it is dropped, which closes its sockets.
+    pub(crate) fn block_on<T, F>(&self, max: Duration, work: F) -> Result<T, Interrupted>
+    where
+        T: Send,
+        F: std::future::Future<Output = T> + Send,
+    {
+        let limit = self.remaining().min(max);
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| Interrupted::Failed(e.to_string()))?;
+                    runtime.block_on(async {
+                        let watch = async {
+                            let started = tokio::time::Instant::now();
+                            loop {
+                                tokio::time::sleep(TICK).await;
+                                if let Err(trap) = self.check() {
+                                    return Interrupted::Stopped(trap);
+                                }
+                                if started.elapsed() >= limit {
+                                    return Interrupted::TimedOut(limit);
+                                }
+                            }
+                        };
+                        tokio::select! {
+                            done = work => Ok(done),
+                            stopped = watch => Err(stopped),
+                        }
+                    })
+                })
+                .join()
+                .unwrap_or_else(|_| Err(Interrupted::Failed("the host work panicked".into())))
+        })
+    }
+}
+
 /// Meters one run; lives in the store.
 #[derive(Debug)]
 pub(crate) struct Meter {

@@ -11,7 +11,7 @@ use zbus::zvariant::{OwnedObjectPath, OwnedValue};
 use zbus::{Connection, MatchRule, MessageStream};
 
 use crate::bindings::wit_systemd as wit;
-use crate::limits::Clock;
+use crate::limits::{Clock, Interrupted};
 
 const DESTINATION: &str = "org.freedesktop.systemd1";
 const MANAGER_PATH: &str = "/org/freedesktop/systemd1";
@@ -22,9 +22,6 @@ const PROPERTIES: &str = "org.freedesktop.DBus.Properties";
 
 /// Longest a single systemd operation may take, whatever the run's deadline.
 pub(crate) const MAX_WAIT: Duration = Duration::from_secs(120);
-
-/// How often the run's cancellation is checked while waiting on the bus.
-const TICK: Duration = Duration::from_millis(20);
 
 /// Why a bus operation failed.
 #[derive(Debug)]
@@ -55,46 +52,21 @@ impl From<zbus::zvariant::Error> for BusError {
     }
 }
 
-/// Runs `work` to its end, the run's deadline (capped at [`MAX_WAIT`]) or cancellation, on a
-/// runtime of its own in a thread of its own (the caller may be inside another runtime).
+/// Runs `work` to its end, the run's deadline (capped at [`MAX_WAIT`]) or cancellation.
 pub(crate) fn run<T, F>(clock: &Clock, what: &str, work: F) -> Result<T, BusError>
 where
     T: Send,
     F: Future<Output = Result<T, BusError>> + Send,
 {
-    let limit = clock.remaining().min(MAX_WAIT);
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| BusError::Bus(format!("cannot start the D-Bus client: {e}")))?;
-                runtime.block_on(async {
-                    let watch = async {
-                        let started = tokio::time::Instant::now();
-                        loop {
-                            tokio::time::sleep(TICK).await;
-                            if let Err(trap) = clock.check() {
-                                return BusError::Stopped(trap);
-                            }
-                            if started.elapsed() >= limit {
-                                return BusError::Bus(format!(
-                                    "systemd did not answer {what} within {} s",
-                                    limit.as_secs()
-                                ));
-                            }
-                        }
-                    };
-                    tokio::select! {
-                        done = work => done,
-                        stopped = watch => Err(stopped),
-                    }
-                })
-            })
-            .join()
-            .unwrap_or_else(|_| Err(BusError::Bus("the D-Bus client panicked".into())))
-    })
+    match clock.block_on(MAX_WAIT, work) {
+        Ok(done) => done,
+        Err(Interrupted::Stopped(trap)) => Err(BusError::Stopped(trap)),
+        Err(Interrupted::TimedOut(limit)) => Err(BusError::Bus(format!(
+            "systemd did not answer {what} within {} s",
+            limit.as_secs()
+        ))),
+        Err(Interrupted::Failed(e)) => Err(BusError::Bus(format!("the D-Bus client: {e}"))),
+    }
 }
 
 /// Connects to the system bus (`DBUS_SYSTEM_BUS_ADDRESS`, else the standard socket).

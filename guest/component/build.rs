@@ -18,8 +18,9 @@ fn main() {
 fn run() -> Result<(), String> {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
     let root = manifest_dir
-        .parent()
-        .ok_or("host crate has no parent directory")?
+        .ancestors()
+        .nth(2)
+        .ok_or("guest/component has no workspace root above it")?
         .to_path_buf();
     let out_dir = PathBuf::from(env::var("OUT_DIR").map_err(|e| e.to_string())?);
     for watched in ["guest/src", "guest/Cargo.toml", "wit", "Cargo.lock"] {
@@ -100,7 +101,7 @@ fn run() -> Result<(), String> {
     std::fs::write(&component_path, &component)
         .map_err(|e| format!("failed to write `{}`: {e}", component_path.display()))?;
     let generated = format!(
-        "/// The guest component (Rhai + SDK), built by `host/build.rs`.\n\
+        "/// The guest component (Rhai + SDK), built by `wrex-guest-component`'s build script.\n\
          pub const GUEST_COMPONENT: &[u8] = include_bytes!({path:?});\n\
          /// FNV-1a fingerprint of `GUEST_COMPONENT`, computed at build time (a cache key).\n\
          pub const GUEST_FINGERPRINT: u64 = {hash:#018x};\n",
