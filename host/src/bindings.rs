@@ -13,6 +13,7 @@ wasmtime::component::bindgen!({
         "wrex:sdk/systemd.error" => crate::systemd::SystemdError,
         "wrex:sdk/sysinfo.error" => crate::sysinfo::SysinfoError,
         "wrex:sdk/disk.error" => crate::disk::DiskError,
+        "wrex:sdk/network.error" => crate::network::NetworkError,
     },
     with: {
         "wrex:sdk/fs.dir": crate::fs::resources::DirRes,
@@ -27,6 +28,7 @@ pub use self::wrex::sdk::disk as wit_disk;
 pub use self::wrex::sdk::exec as wit_exec;
 pub use self::wrex::sdk::fs as wit_fs;
 pub use self::wrex::sdk::log as wit_log;
+pub use self::wrex::sdk::network as wit_network;
 pub use self::wrex::sdk::process as wit_process;
 pub use self::wrex::sdk::sysinfo as wit_sysinfo;
 pub use self::wrex::sdk::systemd as wit_systemd;

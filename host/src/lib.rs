@@ -15,6 +15,7 @@ pub mod functions;
 pub mod labels;
 pub mod limits;
 pub mod log;
+pub mod network;
 pub mod outcome;
 pub mod process;
 mod runtime;

@@ -217,7 +217,7 @@ impl Clock {
                         .enable_all()
                         .build()
                         .map_err(|e| Interrupted::Failed(e.to_string()))?;
-                    runtime.block_on(async {
+                    let out = runtime.block_on(async {
                         let watch = async {
                             let started = tokio::time::Instant::now();
                             loop {
@@ -234,7 +234,11 @@ impl Clock {
                             done = work => Ok(done),
                             stopped = watch => Err(stopped),
                         }
-                    })
+                    });
+                    // Work given up may have left a blocking task behind (a `getaddrinfo`
+                    // call cannot be interrupted): it finishes on its own, unwaited for.
+                    runtime.shutdown_background();
+                    out
                 })
                 .join()
                 .unwrap_or_else(|_| Err(Interrupted::Failed("the host work panicked".into())))
@@ -314,6 +318,14 @@ impl Meter {
     /// Counts a handle the guest dropped.
     pub(crate) fn close_handle(&mut self) {
         self.handles = self.handles.saturating_sub(1);
+    }
+
+    /// Bytes the run may still read (`u64::MAX` when reads are unlimited).
+    pub(crate) fn read_allowance(&self) -> u64 {
+        match self.limits.max_read_bytes {
+            0 => u64::MAX,
+            max => max.saturating_sub(self.read),
+        }
     }
 
     pub(crate) fn charge_read(&mut self, bytes: usize) -> wasmtime::Result<()> {

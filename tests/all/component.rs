@@ -32,6 +32,7 @@ fn guest_imports_only_wrex_interfaces() {
             "wrex:sdk/exec@0.1.0",
             "wrex:sdk/fs@0.1.0",
             "wrex:sdk/log@0.1.0",
+            "wrex:sdk/network@0.1.0",
             "wrex:sdk/process@0.1.0",
             "wrex:sdk/sysinfo@0.1.0",
             "wrex:sdk/systemd@0.1.0",

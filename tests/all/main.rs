@@ -63,6 +63,7 @@ mod labels;
 mod limits;
 mod log;
 mod mcp;
+mod network;
 mod policy;
 mod process;
 mod rex_archives;

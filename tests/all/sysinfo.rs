@@ -67,3 +67,57 @@ fn each_function_is_refused_without_its_permit() {
         "{o}"
     );
 }
+
+#[test]
+fn kernel_stats_and_iostat_report_proc_stat_and_diskstats() {
+    let (out, _) = run_with(
+        &script("kernel_stats"),
+        &policy("kernel_stats"),
+        vec![],
+        None,
+    );
+    assert_success(&out);
+    let o = &out.output;
+    let stat = std::fs::read_to_string("/proc/stat").unwrap();
+    let cpus = stat
+        .lines()
+        .filter(|l| l.starts_with("cpu") && !l.starts_with("cpu "))
+        .count();
+    let btime = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .unwrap()
+        .trim();
+    let devices: Vec<String> = std::fs::read_to_string("/proc/diskstats")
+        .unwrap()
+        .lines()
+        .map(|l| format!("{:?}", l.split_whitespace().nth(2).unwrap()))
+        .collect();
+    for expected in [
+        format!("\"cpus\": {cpus}"),
+        "\"ticks\": [true, true, true]".into(),
+        "\"counters\": [true, true, true]".into(),
+        format!("\"boot_time\": {btime}"),
+        "\"map\": true".into(),
+        "\"cpu_total\": true".into(),
+        format!("\"devices\": [{}]", devices.join(", ")),
+        "\"util\": true".into(),
+        "\"same\": true".into(),
+    ] {
+        assert!(o.contains(&expected), "missing {expected} in {o}");
+    }
+    // Without `read` on /proc/diskstats, iostat is refused; kernel_stats still works.
+    let only_stat = "permit (principal, action == file_system::Action::\"read\", resource == file_system::File::\"/proc/stat\");";
+    let (out, _) = run_with(
+        "let n = SystemInfo().kernel_stats().cpu_time.len(); let r = n; try { iostat(); } catch (e) { r = `${n} ${e.kind}: ${e.message}`; } r",
+        only_stat,
+        vec![],
+        None,
+    );
+    assert_success(&out);
+    assert!(
+        out.output.contains(&format!("{cpus} PermissionDenied: Permission denied: tester unauthorized to perform file_system::Action::\"read\" for file_system::File::/proc/diskstats")),
+        "{}",
+        out.output
+    );
+}

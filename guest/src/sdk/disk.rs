@@ -138,6 +138,120 @@ fn filesystems(options: &FilesystemOptions) -> Result<Array> {
         .collect())
 }
 
+/// Rex's `IoStatSnapshot`: `cpu_stats` (a map of percentages) and `device_stats` (a map per
+/// device), averaged since boot as `iostat`'s first report.
+#[derive(Clone, Debug)]
+pub struct IoStatSnapshot {
+    cpu_stats: Map,
+    device_stats: Array,
+}
+
+impl IoStatSnapshot {
+    fn to_map(&self) -> Map {
+        let mut m = Map::new();
+        m.insert(
+            "cpu_stats".into(),
+            Dynamic::from_map(self.cpu_stats.clone()),
+        );
+        m.insert(
+            "device_stats".into(),
+            Dynamic::from_array(self.device_stats.clone()),
+        );
+        m
+    }
+}
+
+fn ratio(part: u64, whole: f64) -> f64 {
+    if whole <= 0.0 {
+        0.0
+    } else {
+        part as f64 / whole
+    }
+}
+
+/// Rex's arithmetic (`safe-disk-info`'s `iostat`): CPU shares of all time since boot, device
+/// rates per second of uptime, averages per request.
+fn iostat() -> Result<IoStatSnapshot> {
+    use crate::bindings::wrex::sdk::sysinfo as sys;
+    let k = sys::read_kernel_stats().map_err(|e| match e {
+        sys::Error::AccessDenied(d) => error::denied(DiskinfoErrorKind::PermissionDenied, d),
+        sys::Error::Unavailable(m) | sys::Error::Io(m) => {
+            error::sdk_error(DiskinfoErrorKind::IoError, m)
+        }
+    })?;
+    let (disks, uptime) = wit::io_counters().map_err(from_wit)?;
+    let t = &k.total;
+    let total =
+        (t.user + t.nice + t.system + t.idle + t.iowait + t.irq + t.softirq + t.steal) as f64;
+    let share = |ticks: u64| ratio(ticks, total) * 100.0;
+    let mut cpu = Map::new();
+    for (name, v) in [
+        ("user_percent", share(t.user)),
+        ("nice_percent", share(t.nice)),
+        ("system_percent", share(t.system + t.irq + t.softirq)),
+        ("iowait_percent", share(t.iowait)),
+        ("steal_percent", share(t.steal)),
+        ("idle_percent", share(t.idle)),
+    ] {
+        cpu.insert(name.into(), Dynamic::from(v));
+    }
+    let devices = disks
+        .into_iter()
+        .map(|d| {
+            let ios = d.reads + d.writes;
+            let per_io = |v: u64| ratio(v, ios as f64);
+            let kib = |sectors: u64| sectors as f64 * 512.0 / 1024.0;
+            let mut m = Map::new();
+            m.insert("device_name".into(), d.name.into());
+            for (name, v) in [
+                ("rrqm_per_sec", ratio(d.reads_merged, uptime)),
+                ("wrqm_per_sec", ratio(d.writes_merged, uptime)),
+                ("read_requests_per_sec", ratio(d.reads, uptime)),
+                ("write_requests_per_sec", ratio(d.writes, uptime)),
+                (
+                    "rkb_per_sec",
+                    if uptime > 0.0 {
+                        kib(d.sectors_read) / uptime
+                    } else {
+                        0.0
+                    },
+                ),
+                (
+                    "wkb_per_sec",
+                    if uptime > 0.0 {
+                        kib(d.sectors_written) / uptime
+                    } else {
+                        0.0
+                    },
+                ),
+                (
+                    "avg_request_size",
+                    per_io(d.sectors_read + d.sectors_written),
+                ),
+                (
+                    "avg_queue_size",
+                    ratio(d.weighted_time_in_progress, uptime * 1000.0),
+                ),
+                ("avg_wait", per_io(d.time_reading + d.time_writing)),
+                ("avg_read_wait", ratio(d.time_reading, d.reads as f64)),
+                ("avg_write_wait", ratio(d.time_writing, d.writes as f64)),
+                ("svctm", per_io(d.time_in_progress)),
+                (
+                    "util_percent",
+                    (ratio(d.time_in_progress, uptime * 1000.0) * 100.0).min(100.0),
+                ),
+            ] {
+                m.insert(name.into(), Dynamic::from(v));
+            }
+            Dynamic::from_map(m)
+        })
+        .collect();
+    Ok(IoStatSnapshot {
+        cpu_stats: cpu,
+        device_stats: devices,
+    })
+}
+
 fn format_bytes(size: i64, unit: Unit) -> Result<i64> {
     if size < 0 {
         return Err(error::sdk_error(
@@ -195,10 +309,19 @@ pub fn register(engine: &mut Engine) {
         })
         .register_fn("to_map", |f: &mut Filesystem| f.to_map());
     engine
+        .register_type_with_name::<IoStatSnapshot>("IoStatSnapshot")
+        .register_get("cpu_stats", |s: &mut IoStatSnapshot| s.cpu_stats.clone())
+        .register_get("device_stats", |s: &mut IoStatSnapshot| {
+            s.device_stats.clone()
+        })
+        .register_fn("to_map", |s: &mut IoStatSnapshot| s.to_map());
+    engine
         .register_type_with_name::<Filesystems>("Filesystems")
         .register_fn("Filesystems", |o: FilesystemOptions| Filesystems(o))
         .register_fn("filesystems", |f: &mut Filesystems| filesystems(&f.0))
         .register_fn("df", || filesystems(&FilesystemOptions::default()))
+        .register_fn("iostat", |_: &mut Filesystems| iostat())
+        .register_fn("iostat", iostat)
         .register_fn("format_bytes", format_bytes)
         .register_fn("unmount", |o: UnmountOptions| -> Result<()> {
             wit::unmount(o.path.as_deref().unwrap_or_default()).map_err(from_wit)

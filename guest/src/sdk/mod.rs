@@ -12,6 +12,7 @@
 //! | `log`     | `info`, `warn`, `error`, `trace`, and `debug` routed to the host log        |
 //! | `systemd` | `SystemctlManager`, `ServiceInfo`, `State` (`wrex:sdk/systemd`)          |
 //! | `disk`    | `Filesystems`, `df`, `format_bytes`, `unmount` (`wrex:sdk/disk`)           |
+//! | `network` | `Client`, `curl`, `connect`, `resolve`, `ip_addresses`, `netstat` (`wrex:sdk/network`) |
 //! | `sysctl`  | `SysctlManager`, `sysctl_read`/`_write`/`_find` (through `wrex:sdk/fs`)    |
 //! | `sysinfo` | `SystemInfo`, `free`, `nproc`, `uname`, `dmesg`, `hostname` (`wrex:sdk/sysinfo`) |
 //! | `time`    | `DateTime`, `DateTimeFormat`, `random_alphanumeric` (`wrex:sdk/clock`)         |
@@ -28,6 +29,7 @@ pub mod flags;
 pub mod fs;
 pub mod log;
 pub mod metrics;
+pub mod network;
 pub mod options;
 pub mod process;
 pub mod sysctl;
@@ -50,6 +52,7 @@ pub fn register(engine: &mut Engine) {
     sysinfo::register(engine);
     sysctl::register(engine);
     disk::register(engine);
+    network::register(engine);
     time::register(engine);
 }
 
@@ -61,4 +64,5 @@ pub fn describe_error(value: &Dynamic) -> Option<Described> {
         .or_else(|| error::describe::<time::CommonUtilsErrorKind>(value))
         .or_else(|| error::describe::<sysinfo::SysteminfoErrorKind>(value))
         .or_else(|| error::describe::<disk::DiskinfoErrorKind>(value))
+        .or_else(|| error::describe::<network::NetworkErrorKind>(value))
 }

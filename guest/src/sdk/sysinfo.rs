@@ -45,11 +45,100 @@ pub struct Swapinfo(wit::Memory);
 #[derive(Clone, Debug)]
 pub struct UnameInfo(wit::UnameInfo);
 
-/// Rex's `DmesgEntry`.
+/// Rex's `CpuTime`: each category in clock ticks and in milliseconds.
+#[derive(Clone, Debug)]
+pub struct CpuTime {
+    time: wit::CpuTime,
+    ticks_per_second: u64,
+}
+
+/// Rex's `KernelStats`.
+#[derive(Clone, Debug)]
+pub struct KernelStats(wit::KernelStats);
+
+impl CpuTime {
+    /// `(name, ticks)` of each category, Rex's names.
+    fn categories(&self) -> [(&'static str, u64); 10] {
+        let t = &self.time;
+        [
+            ("user", t.user),
+            ("nice", t.nice),
+            ("system", t.system),
+            ("idle", t.idle),
+            ("iowait", t.iowait),
+            ("irq", t.irq),
+            ("softirq", t.softirq),
+            ("stolen", t.steal),
+            ("guest", t.guest),
+            ("guest_nice", t.guest_nice),
+        ]
+    }
+
+    fn ms(&self, ticks: u64) -> i64 {
+        int(ticks.saturating_mul(1000) / self.ticks_per_second.max(1))
+    }
+
+    fn to_map(&self) -> Map {
+        let mut out = Map::new();
+        for (name, ticks) in self.categories() {
+            out.insert(format!("{name}_ticks").into(), Dynamic::from(int(ticks)));
+            out.insert(format!("{name}_ms").into(), Dynamic::from(self.ms(ticks)));
+        }
+        out
+    }
+}
+
+impl KernelStats {
+    fn cpu(&self, time: &wit::CpuTime) -> CpuTime {
+        CpuTime {
+            time: *time,
+            ticks_per_second: self.0.ticks_per_second,
+        }
+    }
+
+    fn per_cpu(&self) -> Array {
+        self.0
+            .per_cpu
+            .iter()
+            .map(|t| Dynamic::from(self.cpu(t)))
+            .collect()
+    }
+
+    fn to_map(&self) -> Map {
+        let k = &self.0;
+        let mut out = Map::new();
+        out.insert(
+            "total_cpu_time".into(),
+            Dynamic::from_map(self.cpu(&k.total).to_map()),
+        );
+        out.insert(
+            "cpu_time".into(),
+            Dynamic::from_array(
+                k.per_cpu
+                    .iter()
+                    .map(|t| Dynamic::from_map(self.cpu(t).to_map()))
+                    .collect(),
+            ),
+        );
+        for (name, v) in [
+            ("procs_running", u64::from(k.procs_running)),
+            ("procs_blocked", u64::from(k.procs_blocked)),
+            ("context_switches", k.context_switches),
+            ("boot_time", k.boot_time),
+            ("forks", k.forks),
+        ] {
+            out.insert(name.into(), Dynamic::from(int(v)));
+        }
+        out
+    }
+}
+
+/// Rex's `DmesgEntry`, with wrex's `level` (syslog's: 0 emergency … 3 error … 7 debug).
 #[derive(Clone, Debug)]
 pub struct DmesgEntry {
     timestamp_from_system_start: String,
     message: String,
+    level: u8,
 }
 
 options!(DmesgOptions / DmesgOptionsBuilder {
@@ -191,6 +280,7 @@ fn dmesg(options: &DmesgOptions) -> Result<Array> {
             Dynamic::from(DmesgEntry {
                 timestamp_from_system_start: stamp,
                 message: m.message,
+                level: m.level,
             })
         })
         .collect())
@@ -242,12 +332,54 @@ pub fn register(engine: &mut Engine) {
             OPERATING_SYSTEM.to_string()
         })
         .register_fn("to_string", |u: &mut UnameInfo| u.to_string());
+    engine.register_type_with_name::<CpuTime>("CpuTime");
+    for (i, name) in [
+        "user",
+        "nice",
+        "system",
+        "idle",
+        "iowait",
+        "irq",
+        "softirq",
+        "stolen",
+        "guest",
+        "guest_nice",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        engine
+            .register_get(format!("{name}_ticks"), move |c: &mut CpuTime| {
+                int(c.categories()[i].1)
+            })
+            .register_get(format!("{name}_ms"), move |c: &mut CpuTime| {
+                c.ms(c.categories()[i].1)
+            });
+    }
+    engine.register_fn("to_map", |c: &mut CpuTime| c.to_map());
+    engine
+        .register_type_with_name::<KernelStats>("KernelStats")
+        .register_get("total_cpu_time", |k: &mut KernelStats| k.cpu(&k.0.total))
+        .register_get("cpu_time", |k: &mut KernelStats| k.per_cpu())
+        .register_get("procs_running", |k: &mut KernelStats| {
+            i64::from(k.0.procs_running)
+        })
+        .register_get("procs_blocked", |k: &mut KernelStats| {
+            i64::from(k.0.procs_blocked)
+        })
+        .register_get("context_switches", |k: &mut KernelStats| {
+            int(k.0.context_switches)
+        })
+        .register_get("boot_time", |k: &mut KernelStats| int(k.0.boot_time))
+        .register_get("forks", |k: &mut KernelStats| int(k.0.forks))
+        .register_fn("to_map", |k: &mut KernelStats| k.to_map());
     engine
         .register_type_with_name::<DmesgEntry>("DmesgEntry")
         .register_get("timestamp_from_system_start", |e: &mut DmesgEntry| {
             e.timestamp_from_system_start.clone()
         })
         .register_get("message", |e: &mut DmesgEntry| e.message.clone())
+        .register_get("level", |e: &mut DmesgEntry| i64::from(e.level))
         .register_fn("to_string", |e: &mut DmesgEntry| {
             format!("[{}] {}", e.timestamp_from_system_start, e.message)
         });
@@ -261,6 +393,9 @@ pub fn register(engine: &mut Engine) {
             uname().map(|u| u.0.nodename)
         })
         .register_fn("uname_info", |_: &mut SystemInfo| uname())
+        .register_fn("kernel_stats", |_: &mut SystemInfo| {
+            wit::read_kernel_stats().map(KernelStats).map_err(from_wit)
+        })
         .register_fn("dmesg_info", |_: &mut SystemInfo, o: DmesgOptions| {
             dmesg(&o)
         })

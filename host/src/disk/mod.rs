@@ -99,6 +99,33 @@ impl wit::Host for DiskView<'_> {
         err.convert(self.authz)
     }
 
+    fn io_counters(&mut self) -> Result<(Vec<wit::DiskCounters>, f64)> {
+        self.host_call()?;
+        self.authz
+            .authorize(Read, &FsResource::File("/proc/diskstats".into()))?;
+        let disks = procfs::diskstats().map_err(|e| io("/proc/diskstats", e))?;
+        let uptime = <procfs::Uptime as procfs::Current>::current()
+            .map_err(|e| io("/proc/uptime", e))?
+            .uptime;
+        let counters = disks
+            .into_iter()
+            .map(|d| wit::DiskCounters {
+                name: d.name,
+                reads: d.reads,
+                reads_merged: d.merged,
+                sectors_read: d.sectors_read,
+                time_reading: d.time_reading,
+                writes: d.writes,
+                writes_merged: d.writes_merged,
+                sectors_written: d.sectors_written,
+                time_writing: d.time_writing,
+                time_in_progress: d.time_in_progress,
+                weighted_time_in_progress: d.weighted_time_in_progress,
+            })
+            .collect();
+        Ok((counters, uptime))
+    }
+
     fn filesystems(&mut self, targets: Vec<String>, local: bool) -> Result<Vec<wit::Filesystem>> {
         self.host_call()?;
         let targets = targets

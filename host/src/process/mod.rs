@@ -14,7 +14,7 @@
 //! threads) is never listed and never a target.
 
 pub mod cedar;
-mod procs;
+pub(crate) mod procs;
 mod view;
 
 use crate::bindings::wit_process as wit;

@@ -13,6 +13,7 @@ use crate::exec::{self, ExecView};
 use crate::fs::{self, FsCtx, FsView};
 use crate::limits::{Limits, Meter};
 use crate::log::{self, LogBuffer, LogLevel, LogView, Published};
+use crate::network::{self, NetworkView};
 use crate::process::{self, ProcessCtx, ProcessView};
 use crate::sysinfo::{self, SysinfoView};
 use crate::systemd::{self, SystemdView};
@@ -112,6 +113,14 @@ impl HostState {
         }
     }
 
+    /// The network capability's view.
+    pub(crate) fn network(&mut self) -> NetworkView<'_> {
+        NetworkView {
+            authz: &self.authz,
+            meter: &mut self.meter,
+        }
+    }
+
     /// The clock capability's view.
     pub(crate) fn clock(&mut self) -> ClockView<'_> {
         ClockView {
@@ -141,5 +150,6 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     clock::add_to_linker(linker, HostState::clock)?;
     sysinfo::add_to_linker(linker, HostState::sysinfo)?;
     disk::add_to_linker(linker, HostState::disk)?;
+    network::add_to_linker(linker, HostState::network)?;
     Ok(())
 }

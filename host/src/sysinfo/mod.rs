@@ -94,6 +94,36 @@ impl wit::Host for SysinfoView<'_> {
         })
     }
 
+    fn read_kernel_stats(&mut self) -> Result<wit::KernelStats> {
+        self.host_call()?;
+        self.authz
+            .authorize(FsRead, &FsResource::File("/proc/stat".into()))?;
+        let k = <procfs::KernelStats as procfs::CurrentSI>::current()
+            .map_err(|e| io("/proc/stat", e))?;
+        let time = |c: &procfs::CpuTime| wit::CpuTime {
+            user: c.user,
+            nice: c.nice,
+            system: c.system,
+            idle: c.idle,
+            iowait: c.iowait.unwrap_or(0),
+            irq: c.irq.unwrap_or(0),
+            softirq: c.softirq.unwrap_or(0),
+            steal: c.steal.unwrap_or(0),
+            guest: c.guest.unwrap_or(0),
+            guest_nice: c.guest_nice.unwrap_or(0),
+        };
+        Ok(wit::KernelStats {
+            total: time(&k.total),
+            per_cpu: k.cpu_time.iter().map(time).collect(),
+            ticks_per_second: procfs::ticks_per_second(),
+            context_switches: k.ctxt,
+            boot_time: k.btime,
+            forks: k.processes,
+            procs_running: k.procs_running.unwrap_or(0),
+            procs_blocked: k.procs_blocked.unwrap_or(0),
+        })
+    }
+
     fn read_kernel_log(&mut self) -> Result<wit::KernelLog> {
         self.host_call()?;
         self.authz
