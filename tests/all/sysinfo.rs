@@ -121,3 +121,40 @@ fn kernel_stats_and_iostat_report_proc_stat_and_diskstats() {
         out.output
     );
 }
+
+#[test]
+fn slab_info_reads_proc_slabinfo_with_rexs_checks() {
+    let text = std::fs::read_to_string("/proc/slabinfo").expect("root reads /proc/slabinfo");
+    let caches: Vec<&str> = text
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let policy = "permit (principal, action == file_system::Action::\"open\", resource == file_system::Dir::\"/proc\");\n\
+                  permit (principal, action in [file_system::Action::\"open\", file_system::Action::\"read\"], resource == file_system::File::\"/proc/slabinfo\");";
+    let (out, _) = run_with(
+        &script("slab_info"),
+        policy,
+        vec![("name", caches[0].into())],
+        None,
+    );
+    assert_success(&out);
+    let o = &out.output;
+    for expected in [
+        format!("\"caches\": {}", caches.len()),
+        "\"sorted\": true".into(),
+        "\"named\": true".into(),
+        "\"entry\": [true, true, true, true]".into(),
+        format!("\"summary\": [{}, true, true, true]", caches.len()),
+    ] {
+        assert!(o.contains(&expected), "missing {expected} in {o}");
+    }
+    // Without `read` on the file, Rex's check refuses it.
+    let (out, _) = run_with(
+        "SystemInfo().slab_info()",
+        "permit (principal, action == file_system::Action::\"open\", resource);",
+        vec![],
+        None,
+    );
+    crate::util::assert_denied(&out, "read", "/proc/slabinfo");
+}

@@ -13,6 +13,7 @@
 //! | `systemd` | `SystemctlManager`, `ServiceInfo`, `State` (`wrex:sdk/systemd`)          |
 //! | `disk`    | `Filesystems`, `df`, `format_bytes`, `unmount` (`wrex:sdk/disk`)           |
 //! | `network` | `Client`, `curl`, `connect`, `resolve`, `ip_addresses`, `netstat` (`wrex:sdk/network`) |
+//! | `slab`    | `SystemInfo().slab_info()` (`/proc/slabinfo` through `wrex:sdk/fs`, parsed here) |
 //! | `sysctl`  | `SysctlManager`, `sysctl_read`/`_write`/`_find` (through `wrex:sdk/fs`)    |
 //! | `sysinfo` | `SystemInfo`, `free`, `nproc`, `uname`, `dmesg`, `hostname` (`wrex:sdk/sysinfo`) |
 //! | `time`    | `DateTime`, `DateTimeFormat`, `random_alphanumeric` (`wrex:sdk/clock`)         |
@@ -32,6 +33,7 @@ pub mod metrics;
 pub mod network;
 pub mod options;
 pub mod process;
+pub mod slab;
 pub mod sysctl;
 pub mod sysinfo;
 pub mod systemd;
@@ -51,6 +53,7 @@ pub fn register(engine: &mut Engine) {
     systemd::register(engine);
     sysinfo::register(engine);
     sysctl::register(engine);
+    slab::register(engine);
     disk::register(engine);
     network::register(engine);
     time::register(engine);

@@ -94,6 +94,11 @@ impl wit::Host for SysinfoView<'_> {
         })
     }
 
+    fn page_size(&mut self) -> wasmtime::Result<u64> {
+        self.host_call()?;
+        Ok(procfs::page_size())
+    }
+
     fn read_kernel_stats(&mut self) -> Result<wit::KernelStats> {
         self.host_call()?;
         self.authz
