@@ -221,6 +221,7 @@ const DOCS: &[Doc] = docs! {
     "df" => "Every mounted file system, as `df` shows them.", "`read` File(/proc/mounts), File(/proc/diskstats); `stat` on each mount point's Dir";
     "Filesystems.iostat" => "CPU and per-device I/O statistics averaged since boot, as `iostat`'s first report (IoStatSnapshot).", "`read` File(/proc/stat), File(/proc/diskstats)";
     "iostat" => "CPU and per-device I/O statistics averaged since boot (IoStatSnapshot).", "`read` File(/proc/stat), File(/proc/diskstats)";
+    "lsblk" => "The block devices: a map of name to #{name, type, maj, min, size_kib, removable, read_only, mount_point, children}.", "`read` File(/proc/partitions), File(/proc/mounts), File(/proc/swaps), Dir(/sys/dev/block), Dir(/dev/disk/by-id)";
     "format_bytes" => "A size in bytes in Unit::BYTES, KILOBYTES or MEGABYTES.", NONE;
     "unmount" => "Unmounts the file system at UnmountOptions' path.", "`unmount` Dir(path)";
     // The network (wrex:sdk/network).

@@ -74,3 +74,59 @@ fn df_without_stat_on_the_mount_points_is_denied() {
         "file_system::Action::\"stat\"",
     );
 }
+
+#[test]
+fn lsblk_lists_proc_partitions_with_sysfs_and_mount_points() {
+    let policy = "permit (principal, action == file_system::Action::\"read\", resource) when { \
+                  resource == file_system::File::\"/proc/partitions\" || resource == file_system::File::\"/proc/mounts\" || \
+                  resource == file_system::File::\"/proc/swaps\" || resource == file_system::Dir::\"/sys/dev/block\" || \
+                  resource == file_system::Dir::\"/dev/disk/by-id\" };";
+    let (out, _) = crate::util::run_with(&crate::util::script("lsblk"), policy, vec![], None);
+    crate::util::assert_success(&out);
+    let o = &out.output;
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap();
+    for line in std::fs::read_to_string("/proc/partitions")
+        .unwrap()
+        .lines()
+        .skip(2)
+    {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let [major, minor, blocks, name] = f[..] else {
+            continue;
+        };
+        let sys = format!("/sys/dev/block/{major}:{minor}");
+        let kind = std::fs::read_to_string(format!("{sys}/uevent"))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("DEVTYPE=").map(str::to_string))
+            .unwrap();
+        let flag = |f: &str| {
+            std::fs::read_to_string(format!("{sys}/{f}"))
+                .unwrap()
+                .trim()
+                .to_string()
+        };
+        let mount = mounts
+            .lines()
+            .rfind(|l| l.starts_with(&format!("/dev/{name} ")))
+            .map_or("", |l| l.split_whitespace().nth(1).unwrap());
+        let expected = format!(
+            "[\"{name}\", \"{kind}\", \"{major}\", \"{minor}\", {blocks}, \"{}\", \"{}\", \"{mount}\", ",
+            if kind == "partition" {
+                "0".to_string()
+            } else {
+                flag("removable")
+            },
+            flag("ro"),
+        );
+        assert!(o.contains(&expected), "missing {expected} in {o}");
+    }
+    // Without the sysfs directory, a denial.
+    let (out, _) = crate::util::run_with(
+        "lsblk()",
+        "permit (principal, action == file_system::Action::\"read\", resource is file_system::File);",
+        vec![],
+        None,
+    );
+    crate::util::assert_denied(&out, "read", "/sys/dev/block");
+}

@@ -252,6 +252,61 @@ fn iostat() -> Result<IoStatSnapshot> {
     })
 }
 
+/// Rex's `lsblk()`: a map of each device's name (a device-mapper device's own name, with type
+/// `lvm`) to `#{name, type, maj, min, size_kib, removable, read_only, mount_point, children}`,
+/// Rex's shapes (flags as `"0"`/`"1"`, the mount point `""` when none).
+fn lsblk() -> Result<Map> {
+    let devices = wit::block_devices().map_err(from_wit)?;
+    let shown = |kernel: &str| {
+        devices
+            .iter()
+            .find(|d| d.name == kernel)
+            .map(|d| d.lvm_name.clone().unwrap_or_else(|| d.name.clone()))
+            .unwrap_or_else(|| kernel.to_string())
+    };
+    let mut children: std::collections::HashMap<String, Array> = Default::default();
+    for d in &devices {
+        let me = shown(&d.name);
+        for parent in &d.parents {
+            children
+                .entry(shown(parent))
+                .or_default()
+                .push(Dynamic::from(me.clone()));
+        }
+    }
+    let flag = |b: bool| if b { "1" } else { "0" };
+    let mut out = Map::new();
+    for d in &devices {
+        let name = shown(&d.name);
+        let kind = if d.lvm_name.is_some() {
+            "lvm"
+        } else {
+            d.kind.as_str()
+        };
+        let mut m = Map::new();
+        m.insert("name".into(), name.clone().into());
+        m.insert("type".into(), kind.into());
+        m.insert("maj".into(), d.major.to_string().into());
+        m.insert("min".into(), d.minor.to_string().into());
+        m.insert("size_kib".into(), Dynamic::from(int(d.size_kib)));
+        m.insert(
+            "removable".into(),
+            flag(d.removable && kind != "partition").into(),
+        );
+        m.insert("read_only".into(), flag(d.read_only).into());
+        m.insert(
+            "mount_point".into(),
+            d.mount_point.clone().unwrap_or_default().into(),
+        );
+        m.insert(
+            "children".into(),
+            Dynamic::from_array(children.remove(&name).unwrap_or_default()),
+        );
+        out.insert(name.into(), Dynamic::from_map(m));
+    }
+    Ok(out)
+}
+
 fn format_bytes(size: i64, unit: Unit) -> Result<i64> {
     if size < 0 {
         return Err(error::sdk_error(
@@ -322,6 +377,7 @@ pub fn register(engine: &mut Engine) {
         .register_fn("df", || filesystems(&FilesystemOptions::default()))
         .register_fn("iostat", |_: &mut Filesystems| iostat())
         .register_fn("iostat", iostat)
+        .register_fn("lsblk", lsblk)
         .register_fn("format_bytes", format_bytes)
         .register_fn("unmount", |o: UnmountOptions| -> Result<()> {
             wit::unmount(o.path.as_deref().unwrap_or_default()).map_err(from_wit)

@@ -4,6 +4,8 @@
 //! The capability's ambient authority is `/proc/mounts`, `statvfs` of mount points and
 //! `umount2`, each used only after its check.
 
+mod blocks;
+
 use std::collections::BTreeMap;
 
 use crate::authz::Authorizer;
@@ -124,6 +126,21 @@ impl wit::Host for DiskView<'_> {
             })
             .collect();
         Ok((counters, uptime))
+    }
+
+    fn block_devices(&mut self) -> Result<Vec<wit::BlockDevice>> {
+        self.host_call()?;
+        for file in ["/proc/partitions", "/proc/mounts", "/proc/swaps"] {
+            self.authz.authorize(Read, &FsResource::File(file.into()))?;
+        }
+        for dir in ["/sys/dev/block", "/dev/disk/by-id"] {
+            self.authz.authorize(Read, &FsResource::Dir(dir.into()))?;
+        }
+        let clock = self.meter.clock().clone();
+        blocks::devices(|| clock.check()).map_err(|e| match e {
+            blocks::Error::Io(m) => DiskError::guest(wit::Error::Io(m)),
+            blocks::Error::Stopped(trap) => DiskError::Trap(trap),
+        })
     }
 
     fn filesystems(&mut self, targets: Vec<String>, local: bool) -> Result<Vec<wit::Filesystem>> {
