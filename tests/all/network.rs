@@ -471,6 +471,28 @@ fn interfaces_and_sockets_are_listed_with_their_processes() {
         "{}",
         out.output
     );
+    // Without `sysinfo::list`, no interfaces; the system resolver answers for `localhost`
+    // from /etc/hosts when `resolve_hostname` is permitted, and not otherwise.
+    let (out, _) = run_with(
+        r#"let r = []; try { ip_addresses(); } catch (e) { r.push(e.message); }
+           r.push(resolve("localhost"));
+           try { resolve("example.wrex.test"); } catch (e) { r.push(e.message); }
+           r"#,
+        "permit (principal, action == sysinfo::Action::\"resolve_hostname\", resource == sysinfo::Hostname::\"localhost\");",
+        vec![],
+        None,
+    );
+    assert_success(&out);
+    let o = &out.output;
+    assert!(
+        o.contains(r#"Permission denied: tester unauthorized to perform sysinfo::Action::\"list\" for sysinfo::Sysinfo::sysinfo"#),
+        "{o}"
+    );
+    assert!(o.contains("\"127.0.0.1\""), "{o}");
+    assert!(
+        o.contains(r#"Permission denied: tester unauthorized to perform sysinfo::Action::\"resolve_hostname\" for sysinfo::Hostname::example.wrex.test"#),
+        "{o}"
+    );
     // Without the socket tables, a denial.
     let (out, _) = run_with(
         "netstat()",

@@ -106,6 +106,9 @@ fn kernel_stats_and_iostat_report_proc_stat_and_diskstats() {
     ] {
         assert!(o.contains(&expected), "missing {expected} in {o}");
     }
+    // Without `read` on /proc/stat, kernel_stats is refused.
+    let (out, _) = run_with("SystemInfo().kernel_stats()", "", vec![], None);
+    crate::util::assert_denied(&out, "read", "/proc/stat");
     // Without `read` on /proc/diskstats, iostat is refused; kernel_stats still works.
     let only_stat = "permit (principal, action == file_system::Action::\"read\", resource == file_system::File::\"/proc/stat\");";
     let (out, _) = run_with(
