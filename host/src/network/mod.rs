@@ -139,7 +139,15 @@ impl NetworkView<'_> {
             .map_err(|e| NetworkError::guest(wit::Error::ResolveFailed(e)))?;
         let mut allowed = Vec::new();
         let mut first_denial: Option<Denied> = None;
+        let mut unspecified = None;
         for address in found {
+            // What the kernel connects to: an IPv4-mapped address is its IPv4 address, and
+            // the unspecified address (a DNS answer of 0.0.0.0) is this machine, never taken.
+            let address = SocketAddr::new(address.ip().to_canonical(), address.port());
+            if address.ip().is_unspecified() {
+                unspecified = Some(address.ip());
+                continue;
+            }
             resource.ip = Some(address.ip());
             match self.authz.authorize(action, resource) {
                 Ok(_) => allowed.push(address),
@@ -148,8 +156,13 @@ impl NetworkView<'_> {
                 }
             }
         }
-        match (allowed.is_empty(), first_denial) {
-            (true, Some(denied)) => Err(denied.into()),
+        match (allowed.is_empty(), first_denial, unspecified) {
+            (true, Some(denied), _) => Err(denied.into()),
+            (true, None, Some(ip)) => Err(NetworkError::guest(wit::Error::ResolveFailed(format!(
+                "{}: {}",
+                resource.host,
+                url::unspecified(ip)
+            )))),
             _ => Ok(allowed),
         }
     }
@@ -252,7 +265,10 @@ impl wit::Host for NetworkView<'_> {
             .trim_end_matches(']')
             .parse::<IpAddr>()
         {
-            Ok(ip) => ip.to_string(),
+            Ok(ip) if ip.to_canonical().is_unspecified() => {
+                return Err(invalid(url::unspecified(ip)));
+            }
+            Ok(ip) => ip.to_canonical().to_string(),
             Err(_) => {
                 dns::check_hostname(&endpoint).map_err(invalid)?;
                 endpoint.trim_end_matches('.').to_ascii_lowercase()

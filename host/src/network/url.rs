@@ -14,7 +14,7 @@
 //! dropped (it is never sent).
 
 use std::fmt::Write;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Longest URL wrex takes.
 pub const MAX_URL: usize = 8192;
@@ -206,6 +206,11 @@ fn parse_host(host: &str) -> Result<String, String> {
         let ip: Ipv6Addr = inner
             .parse()
             .map_err(|_| format!("{inner:?} is not an IPv6 address"))?;
+        // `[::ffff:127.0.0.1]` is 127.0.0.1 to the kernel, and so to the policy.
+        let ip = IpAddr::V6(ip).to_canonical();
+        if ip.is_unspecified() {
+            return Err(unspecified(ip));
+        }
         return Ok(ip.to_string());
     }
     let host = host.to_ascii_lowercase();
@@ -232,9 +237,17 @@ fn parse_host(host: &str) -> Result<String, String> {
                 "the host {host:?} looks like an IPv4 address but is not one in dotted-quad form"
             )
         })?;
+        if ip.is_unspecified() {
+            return Err(unspecified(IpAddr::V4(ip)));
+        }
         return Ok(ip.to_string());
     }
     Ok(host.to_string())
+}
+
+/// `0.0.0.0` and `::` reach the machine itself when connected to.
+pub(crate) fn unspecified(ip: IpAddr) -> String {
+    format!("{ip} is the unspecified address, which a connection takes to this machine itself")
 }
 
 fn is_unreserved(b: u8) -> bool {
@@ -333,6 +346,12 @@ mod tests {
         assert_eq!(norm("http://[::1]:8080/"), "http://[::1]:8080/");
         assert_eq!(norm("http://[0:0::1]/"), "http://[::1]/");
         assert_eq!(norm("http://h?q"), "http://h/?q");
+        // An IPv4-mapped IPv6 address is the IPv4 address it maps.
+        assert_eq!(
+            norm("http://[::ffff:127.0.0.1]:81/"),
+            "http://127.0.0.1:81/"
+        );
+        assert_eq!(norm("http://[::ffff:7f00:1]/"), "http://127.0.0.1/");
         let u = parse("https://api.internal:8443/v1/health?verbose").unwrap();
         assert_eq!(
             (u.scheme(), u.host.as_str(), u.port, u.path.as_str()),
@@ -362,6 +381,9 @@ mod tests {
             ("http://a..b/", "empty label"),
             ("http://[::1/", "closing"),
             ("http://h_%/", "holds"),
+            ("http://0.0.0.0:8080/", "unspecified"),
+            ("http://[::]/", "unspecified"),
+            ("http://[::ffff:0.0.0.0]/", "unspecified"),
         ] {
             let err = parse(url).unwrap_err();
             assert!(err.contains(why), "{url}: {err}");
