@@ -7,7 +7,9 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use crate::util::{assert_error, assert_success, fixture, repo, run_with, script};
+use crate::util::{
+    assert_contains_all, assert_error, assert_success, fixture, repo, run_with, script,
+};
 
 fn policy(name: &str) -> String {
     std::fs::read_to_string(fixture("policies", name, "cedar")).unwrap()
@@ -111,19 +113,20 @@ fn get_returns_status_and_body_and_follows_redirects() {
     );
     assert_success(&out);
     let o = &out.output;
-    for expected in [
-        r#""hello": [200, "Hello, World!", false, 0, true]"#,
-        r#""cut": ["Hello", true]"#,
-        r#""redirected": [200, "{\"status\": \"ok\"}", 1, true]"#,
-        r#""failing": [503, "status 503"]"#,
-        // The path the policy saw is the path the server got: dot segments resolved, `%7e`
-        // and `%61` decoded (unreserved), the Host header with the port.
-        &format!(r#""echo": "/echo/b/~a host=127.0.0.1:{}""#, server.port),
-        r#""curl": "Hello, World!""#,
-        r#""request": ["Get", 7, true, ()]"#,
-    ] {
-        assert!(o.contains(expected), "missing {expected} in {o}");
-    }
+    assert_contains_all(
+        o,
+        [
+            r#""hello": [200, "Hello, World!", false, 0, true]"#,
+            r#""cut": ["Hello", true]"#,
+            r#""redirected": [200, "{\"status\": \"ok\"}", 1, true]"#,
+            r#""failing": [503, "status 503"]"#,
+            // The path the policy saw is the path the server got: dot segments resolved, `%7e`
+            // and `%61` decoded (unreserved), the Host header with the port.
+            &format!(r#""echo": "/echo/b/~a host=127.0.0.1:{}""#, server.port),
+            r#""curl": "Hello, World!""#,
+            r#""request": ["Get", 7, true, ()]"#,
+        ],
+    );
     // Each request is asked about before the connection (no `ip`) and for the address (with
     // it); the redirect's target the same way.
     let gets: Vec<_> = decisions
@@ -155,32 +158,33 @@ fn refused_urls_and_redirects_never_reach_the_server() {
     assert_success(&out);
     let o = &out.output;
     let port = server.port;
-    for expected in [
-        format!(
-            r#""secret": "PermissionDenied: Permission denied: tester unauthorized to perform network::Action::\"GET\" for network::url::http://127.0.0.1:{port}/secret"#
-        ),
-        // The redirect is followed only as far as the policy allows: its target is refused.
-        format!(
-            r#""redirect_away": "PermissionDenied: Permission denied: tester unauthorized to perform network::Action::\"GET\" for network::url::http://localhost:{port}/hello"#
-        ),
-        format!(
-            r#""redirect_secret": "PermissionDenied: Permission denied: tester unauthorized to perform network::Action::\"GET\" for network::url::http://127.0.0.1:{port}/secret"#
-        ),
-        r#""userinfo": "InvalidArgument: the URL"#.to_string(),
-        "credentials in URLs are refused".to_string(),
-        r#""numeric": "InvalidArgument: "#.to_string(),
-        "not one in dotted-quad form".to_string(),
-        r#""scheme": "InvalidArgument: "#.to_string(),
-        // `/hello/../secret` and `/%73ecret` are `/secret` to the server, and so to the policy.
-        format!(
-            r#""dotdot": "PermissionDenied: Permission denied: tester unauthorized to perform network::Action::\"GET\" for network::url::http://127.0.0.1:{port}/hello/../secret"#
-        ),
-        format!(
-            r#""encoded": "PermissionDenied: Permission denied: tester unauthorized to perform network::Action::\"GET\" for network::url::http://127.0.0.1:{port}/%73ecret"#
-        ),
-    ] {
-        assert!(o.contains(&expected), "missing {expected} in {o}");
-    }
+    assert_contains_all(
+        o,
+        [
+            format!(
+                r#""secret": "PermissionDenied: Permission denied: tester unauthorized to perform network::Action::\"GET\" for network::url::http://127.0.0.1:{port}/secret"#
+            ),
+            // The redirect is followed only as far as the policy allows: its target is refused.
+            format!(
+                r#""redirect_away": "PermissionDenied: Permission denied: tester unauthorized to perform network::Action::\"GET\" for network::url::http://localhost:{port}/hello"#
+            ),
+            format!(
+                r#""redirect_secret": "PermissionDenied: Permission denied: tester unauthorized to perform network::Action::\"GET\" for network::url::http://127.0.0.1:{port}/secret"#
+            ),
+            r#""userinfo": "InvalidArgument: the URL"#.to_string(),
+            "credentials in URLs are refused".to_string(),
+            r#""numeric": "InvalidArgument: "#.to_string(),
+            "not one in dotted-quad form".to_string(),
+            r#""scheme": "InvalidArgument: "#.to_string(),
+            // `/hello/../secret` and `/%73ecret` are `/secret` to the server, and so to the policy.
+            format!(
+                r#""dotdot": "PermissionDenied: Permission denied: tester unauthorized to perform network::Action::\"GET\" for network::url::http://127.0.0.1:{port}/hello/../secret"#
+            ),
+            format!(
+                r#""encoded": "PermissionDenied: Permission denied: tester unauthorized to perform network::Action::\"GET\" for network::url::http://127.0.0.1:{port}/%73ecret"#
+            ),
+        ],
+    );
     // Only the two redirects themselves reached the server.
     let mut reached = server.requests();
     reached.sort();
@@ -252,17 +256,18 @@ fn bodies_are_capped_and_requests_bounded_in_time() {
     );
     assert_success(&out);
     let o = &out.output;
-    for expected in [
-        r#""too_large": "ResponseTooLarge: GET "#,
-        "larger than 16777216 bytes; set max_text_bytes",
-        r#""cut": [1000, true]"#,
-        r#""slow": "Timeout: GET "#,
-        "no answer within its timeout of 1000 ms",
-        r#""negative": "InvalidArgument: max_text_bytes: a size is not negative (-1)""#,
-        r#""zero_timeout": "InvalidArgument: Client().timeout: a timeout is a positive number of seconds, not 0""#,
-    ] {
-        assert!(o.contains(expected), "missing {expected} in {o}");
-    }
+    assert_contains_all(
+        o,
+        [
+            r#""too_large": "ResponseTooLarge: GET "#,
+            "larger than 16777216 bytes; set max_text_bytes",
+            r#""cut": [1000, true]"#,
+            r#""slow": "Timeout: GET "#,
+            "no answer within its timeout of 1000 ms",
+            r#""negative": "InvalidArgument: max_text_bytes: a size is not negative (-1)""#,
+            r#""zero_timeout": "InvalidArgument: Client().timeout: a timeout is a positive number of seconds, not 0""#,
+        ],
+    );
     // The slow request was given up after its second, not after the server's five.
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
@@ -345,16 +350,17 @@ fn connect_checks_the_endpoint_and_its_port() {
     assert_success(&out);
     let o = &out.output;
     let port = server.port;
-    for expected in [
+    assert_contains_all(
+        o,
+        [
         format!(r#""tcp": ["TCP", "127.0.0.1:{port}"]"#),
         r#""udp": "UDP""#.to_string(),
         r#""auto": "TCP""#.to_string(),
         r#""other_port": "PermissionDenied: Permission denied: tester unauthorized to perform network::Action::\"connect\" for network::url::127.0.0.1"#.to_string(),
         r#""other_host": "PermissionDenied: Permission denied: tester unauthorized to perform network::Action::\"connect\" for network::url::localhost"#.to_string(),
         r#""bad_port": "InvalidArgument: connect: the port must be from 1 to 65535, not 70000""#.to_string(),
-    ] {
-        assert!(o.contains(&expected), "missing {expected} in {o}");
-    }
+        ],
+    );
 }
 
 /// `dnsmasq` answering for `wrex.test` names on 127.0.0.1, a port of its own, UDP and TCP;
@@ -436,17 +442,18 @@ fn names_are_resolved_by_the_name_server_asked_when_permitted() {
     );
     assert_success(&out);
     let o = &out.output;
-    for expected in [
-        r#""both": ["127.0.0.7", "::7"]"#,
-        r#""tcp": ["127.0.0.7", "::7"]"#,
-        r#""missing": "Other: missing.wrex.test"#,
-        r#""refused": "PermissionDenied: Permission denied: tester unauthorized to perform sysinfo::Action::\"resolve_hostname\" for sysinfo::Hostname::secret.wrex.test"#,
-        r#""bad_name": "InvalidParameter: the host name \"a b\" holds ' '"#,
-        r#""bad_resolver": "InvalidParameter: the resolver \"dns.example\" is not an IP address"#,
-        r#""no_hostname": "ResolveOptions: Field not initialized: hostname"#,
-    ] {
-        assert!(o.contains(expected), "missing {expected} in {o}");
-    }
+    assert_contains_all(
+        o,
+        [
+            r#""both": ["127.0.0.7", "::7"]"#,
+            r#""tcp": ["127.0.0.7", "::7"]"#,
+            r#""missing": "Other: missing.wrex.test"#,
+            r#""refused": "PermissionDenied: Permission denied: tester unauthorized to perform sysinfo::Action::\"resolve_hostname\" for sysinfo::Hostname::secret.wrex.test"#,
+            r#""bad_name": "InvalidParameter: the host name \"a b\" holds ' '"#,
+            r#""bad_resolver": "InvalidParameter: the resolver \"dns.example\" is not an IP address"#,
+            r#""no_hostname": "ResolveOptions: Field not initialized: hostname"#,
+        ],
+    );
     // The refused name was never asked of the name server.
     let queries = dns.queries();
     assert!(queries.contains("svc.wrex.test"), "{queries}");
@@ -464,15 +471,16 @@ fn interfaces_and_sockets_are_listed_with_their_processes() {
     );
     assert_success(&out);
     let o = &out.output;
-    for expected in [
-        r#""lo": [true]"#.to_string(),
-        r#""aliases": true"#.to_string(),
-        format!(r#""listening": [["Tcp", "Listen", {}]]"#, server.child.id()),
-        r#""plain": [["Tcp", "Listen"]]"#.to_string(),
-        r#""unix": true"#.to_string(),
-    ] {
-        assert!(o.contains(&expected), "missing {expected} in {o}");
-    }
+    assert_contains_all(
+        o,
+        [
+            r#""lo": [true]"#.to_string(),
+            r#""aliases": true"#.to_string(),
+            format!(r#""listening": [["Tcp", "Listen", {}]]"#, server.child.id()),
+            r#""plain": [["Tcp", "Listen"]]"#.to_string(),
+            r#""unix": true"#.to_string(),
+        ],
+    );
     // Without `list_fds`, the socket is listed but its process is not named.
     let without = policy("machine_network").replace(
         "permit (principal, action == process_system::Action::\"list_fds\", resource);",
@@ -534,15 +542,16 @@ fn the_health_check_runs_under_a_read_only_policy_and_says_what_a_narrower_one_r
     let out = run(&example_policy("health_check"));
     assert_success(&out);
     let o = &out.output;
-    for expected in [
-        r#""http_status": 200"#,
-        r#""http_body": "{\"status\": \"ok\"}""#,
-        r#""disks": "#,
-        r#""memory_available_percent": "#,
-        r#""kernel_errors": "#,
-    ] {
-        assert!(o.contains(expected), "missing {expected} in {o}");
-    }
+    assert_contains_all(
+        o,
+        [
+            r#""http_status": 200"#,
+            r#""http_body": "{\"status\": \"ok\"}""#,
+            r#""disks": "#,
+            r#""memory_available_percent": "#,
+            r#""kernel_errors": "#,
+        ],
+    );
     assert!(!o.contains("refused"), "{o}");
 
     let out = run(&policy("health_without_http"));
@@ -569,15 +578,16 @@ fn certificates_verify_only_against_the_root_that_signed_them() {
     let out = sb.run("verify_cert", "ro");
     assert_success(&out);
     let o = &out.output;
-    for expected in [
-        r#""trusted": "ok""#,
-        r#""chain": "ok""#,
-        r#""other_root": "Other: the certificate chain does not verify: "#,
-        r#""not_a_cert": "InvalidArguments: the certificate file holds no certificate""#,
-        r#""bad_intermediate": "InvalidArguments: verify_cert_chain: intermediates are file handles, got a string""#,
-    ] {
-        assert!(o.contains(expected), "missing {expected} in {o}");
-    }
+    assert_contains_all(
+        o,
+        [
+            r#""trusted": "ok""#,
+            r#""chain": "ok""#,
+            r#""other_root": "Other: the certificate chain does not verify: "#,
+            r#""not_a_cert": "InvalidArguments: the certificate file holds no certificate""#,
+            r#""bad_intermediate": "InvalidArguments: verify_cert_chain: intermediates are file handles, got a string""#,
+        ],
+    );
     // Reading the files is authorized (Rex checked nothing): without `read`, a denial.
     let out = sb.run_source(
         r#"let tls = DirConfig().path(root + "/allowed/tls").build().open(OpenDirOptions().build());

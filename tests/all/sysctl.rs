@@ -2,7 +2,7 @@
 //! `_find` over `/proc/sys`, allowed and denied. The write is to `kernel.printk_ratelimit`,
 //! which the script (and, whatever happens, the test) restores.
 
-use crate::util::{Sandbox, assert_success, run_with, script};
+use crate::util::{Sandbox, assert_contains_all, assert_success, run_with, script};
 
 /// Puts the parameter back however the test ends.
 struct Restore(String);
@@ -23,7 +23,9 @@ fn parameters_are_read_written_and_found_as_the_policy_allows() {
     let o = &out.output;
     let before = before.trim();
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
-    for expected in [
+    assert_contains_all(
+        o,
+        [
         format!("\"before\": \"{before}\""),
         "\"after\": \"7\"".into(),
         format!("\"restored\": \"{before}\""),
@@ -32,9 +34,8 @@ fn parameters_are_read_written_and_found_as_the_policy_allows() {
         "\"denied\": \"PermissionDenied: Permission denied: tester unauthorized to perform file_system::Action::\\\"open\\\" for file_system::Dir::/proc/sys/net/ipv4".into(),
         "\"wdenied\": \"PermissionDenied\"".into(),
         "\"bad\": \"invalid sysctl key".into(),
-    ] {
-        assert!(o.contains(&expected), "missing {expected} in {o}");
-    }
+        ],
+    );
     assert_eq!(
         std::fs::read_to_string("/proc/sys/kernel/printk_ratelimit")
             .unwrap()

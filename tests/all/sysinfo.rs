@@ -2,7 +2,7 @@
 //! `uname`, `hostname`, `dmesg` allowed (checked against what the test reads itself) and
 //! denied.
 
-use crate::util::{assert_success, fixture, run_with, script};
+use crate::util::{assert_contains_all, assert_success, fixture, run_with, script};
 
 fn policy(name: &str) -> String {
     std::fs::read_to_string(fixture("policies", name, "cedar")).unwrap()
@@ -27,21 +27,22 @@ fn the_machine_is_reported_as_it_is() {
     let o = &out.output;
     let cpus = std::thread::available_parallelism().unwrap().get();
     let host = proc_text("/proc/sys/kernel/hostname");
-    for expected in [
-        "\"memory\": [true, true, true, true]".to_string(),
-        "\"swap\": [true]".into(),
-        "\"free\": true".into(),
-        format!("\"cpus\": [{cpus}, {cpus}]"),
-        format!("\"hostname\": [\"{host}\", \"{host}\", \"{host}\"]"),
-        format!(
-            "\"release\": \"{}\"",
-            proc_text("/proc/sys/kernel/osrelease")
-        ),
-        "\"uname\": [\"Linux\", \"GNU/Linux\", true]".into(),
-        format!("] {marker}\"]"),
-    ] {
-        assert!(o.contains(&expected), "missing {expected} in {o}");
-    }
+    assert_contains_all(
+        o,
+        [
+            "\"memory\": [true, true, true, true]".to_string(),
+            "\"swap\": [true]".into(),
+            "\"free\": true".into(),
+            format!("\"cpus\": [{cpus}, {cpus}]"),
+            format!("\"hostname\": [\"{host}\", \"{host}\", \"{host}\"]"),
+            format!(
+                "\"release\": \"{}\"",
+                proc_text("/proc/sys/kernel/osrelease")
+            ),
+            "\"uname\": [\"Linux\", \"GNU/Linux\", true]".into(),
+            format!("] {marker}\"]"),
+        ],
+    );
     // `dmesg -T`'s stamp: `Sun Nov 29 07:31:16 2026`.
     let timed = o.split("\"timed\": [\"").nth(1).unwrap();
     assert_eq!(
@@ -93,19 +94,20 @@ fn kernel_stats_and_iostat_report_proc_stat_and_diskstats() {
         .lines()
         .map(|l| format!("{:?}", l.split_whitespace().nth(2).unwrap()))
         .collect();
-    for expected in [
-        format!("\"cpus\": {cpus}"),
-        "\"ticks\": [true, true, true]".into(),
-        "\"counters\": [true, true, true]".into(),
-        format!("\"boot_time\": {btime}"),
-        "\"map\": true".into(),
-        "\"cpu_total\": true".into(),
-        format!("\"devices\": [{}]", devices.join(", ")),
-        "\"util\": true".into(),
-        "\"same\": true".into(),
-    ] {
-        assert!(o.contains(&expected), "missing {expected} in {o}");
-    }
+    assert_contains_all(
+        o,
+        [
+            format!("\"cpus\": {cpus}"),
+            "\"ticks\": [true, true, true]".into(),
+            "\"counters\": [true, true, true]".into(),
+            format!("\"boot_time\": {btime}"),
+            "\"map\": true".into(),
+            "\"cpu_total\": true".into(),
+            format!("\"devices\": [{}]", devices.join(", ")),
+            "\"util\": true".into(),
+            "\"same\": true".into(),
+        ],
+    );
     // Without `read` on /proc/stat, kernel_stats is refused.
     let (out, _) = run_with("SystemInfo().kernel_stats()", "", vec![], None);
     crate::util::assert_denied(&out, "read", "/proc/stat");
@@ -143,15 +145,16 @@ fn slab_info_reads_proc_slabinfo_with_rexs_checks() {
     );
     assert_success(&out);
     let o = &out.output;
-    for expected in [
-        format!("\"caches\": {}", caches.len()),
-        "\"sorted\": true".into(),
-        "\"named\": true".into(),
-        "\"entry\": [true, true, true, true]".into(),
-        format!("\"summary\": [{}, true, true, true]", caches.len()),
-    ] {
-        assert!(o.contains(&expected), "missing {expected} in {o}");
-    }
+    assert_contains_all(
+        o,
+        [
+            format!("\"caches\": {}", caches.len()),
+            "\"sorted\": true".into(),
+            "\"named\": true".into(),
+            "\"entry\": [true, true, true, true]".into(),
+            format!("\"summary\": [{}, true, true, true]", caches.len()),
+        ],
+    );
     // Without `read` on the file, Rex's check refuses it.
     let (out, _) = run_with(
         "SystemInfo().slab_info()",

@@ -170,6 +170,15 @@ pub fn message(outcome: &RunOutcome) -> &str {
     outcome.error.as_ref().map_or("", |e| e.message.as_str())
 }
 
+/// Every one of `expected` is somewhere in `output` (a script's result, as Rhai prints it).
+#[track_caller]
+pub fn assert_contains_all<S: AsRef<str>>(output: &str, expected: impl IntoIterator<Item = S>) {
+    for e in expected {
+        let e = e.as_ref();
+        assert!(output.contains(e), "missing {e} in {output}");
+    }
+}
+
 #[track_caller]
 pub fn assert_success(outcome: &RunOutcome) {
     assert!(outcome.is_success(), "expected success, got {outcome:#?}");
