@@ -597,3 +597,25 @@ fn certificates_verify_only_against_the_root_that_signed_them() {
     );
     crate::util::assert_denied(&out, "read", "/allowed/tls/server.pem");
 }
+
+#[test]
+fn the_runs_deadline_ends_a_request_in_flight() {
+    let server = HttpServer::start();
+    let limits = wrex::Limits {
+        timeout: std::time::Duration::from_secs(1),
+        ..wrex::Limits::default()
+    };
+    let started = std::time::Instant::now();
+    let (out, _) = run_with(
+        "Client().get(`${base}/slow?s=5`).send().status",
+        &policy("loopback_get"),
+        args(&server),
+        Some(limits),
+    );
+    assert_eq!(
+        out.error_type(),
+        Some(wrex::ErrorType::TimeoutExceeded),
+        "{out:#?}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+}

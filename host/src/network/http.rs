@@ -52,7 +52,9 @@ pub(crate) async fn get(
     addresses: &[SocketAddr],
     cap: BodyCap,
 ) -> Result<Answer, ExchangeError> {
-    let stream = connect_any(addresses).await?;
+    let stream = connect_any(addresses)
+        .await
+        .map_err(ExchangeError::Failed)?;
     if url.https {
         let config = tls_config().map_err(ExchangeError::Failed)?;
         let name = rustls::pki_types::ServerName::try_from(url.host.clone())
@@ -68,7 +70,7 @@ pub(crate) async fn get(
 }
 
 /// The first connection one of `addresses` accepts (in order), or the last one's error.
-pub(crate) async fn connect_any(addresses: &[SocketAddr]) -> Result<TcpStream, ExchangeError> {
+pub(crate) async fn connect_any(addresses: &[SocketAddr]) -> Result<TcpStream, String> {
     let mut last = String::from("no address to connect to");
     for address in addresses {
         match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address)).await {
@@ -82,7 +84,7 @@ pub(crate) async fn connect_any(addresses: &[SocketAddr]) -> Result<TcpStream, E
             }
         }
     }
-    Err(ExchangeError::Failed(last))
+    Err(last)
 }
 
 async fn exchange<S>(stream: S, url: &HttpUrl, cap: BodyCap) -> Result<Answer, ExchangeError>

@@ -295,19 +295,11 @@ impl wit::Host for NetworkView<'_> {
             let budget = (timeout, started);
             let addresses = self.permitted_addresses(Connect, &mut resource, budget)?;
             let made = if tcp {
-                self.wait(budget, &format!("connecting to {endpoint}:{port}"), async {
-                    let stream = http::connect_any(&addresses).await.map_err(|e| match e {
-                        ExchangeError::Failed(m) => m,
-                        ExchangeError::TooLarge => String::new(),
-                    })?;
-                    Ok::<_, String>((stream.local_addr(), stream.peer_addr()))
-                })?
-                .and_then(|(local, remote)| {
-                    Ok((
-                        local.map_err(|e| e.to_string())?,
-                        remote.map_err(|e| e.to_string())?,
-                    ))
-                })
+                self.wait(
+                    budget,
+                    &format!("connecting to {endpoint}:{port}"),
+                    tcp_connect(&addresses),
+                )?
             } else {
                 udp_connect(&addresses)
             };
@@ -430,6 +422,19 @@ impl wit::Host for NetworkView<'_> {
         }
         sockets::name_holders(&mut table, &holders);
         Ok(table)
+    }
+}
+
+/// A TCP connection to the first of `addresses` that accepts one: its two ends (the
+/// connection is closed when it is dropped).
+async fn tcp_connect(
+    addresses: &[SocketAddr],
+) -> std::result::Result<(SocketAddr, SocketAddr), String> {
+    let stream = http::connect_any(addresses).await?;
+    let ends = (stream.local_addr(), stream.peer_addr());
+    match ends {
+        (Ok(local), Ok(remote)) => Ok((local, remote)),
+        (Err(e), _) | (_, Err(e)) => Err(e.to_string()),
     }
 }
 
