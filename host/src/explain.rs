@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use cedar_policy::EntityUid;
 
-use crate::authz::{Authorizer, Explanation, Policy, RequestContext};
+use crate::authz::{Authorizer, Explanation, Policy, RequestContext, Resource};
 use crate::fs::cedar::FsResource;
 use crate::labels::{LabelConfig, LabelFile};
 
@@ -25,8 +25,11 @@ pub struct Asker {
 
 /// What `policy` decides for `asker` doing `action` (an action UID,
 /// `file_system::Action::"read"`) on `resource` (`file_system::File::"/etc/hosts"` or a `Dir`)
-/// with `context`. Resources of the file system only: wrex's other capabilities are not built
-/// yet.
+/// with `context`. The resources a question can name without looking at the machine:
+/// `file_system::File`/`Dir` (by path), `network::url` (a URL, as `GET` sees it before the DNS
+/// lookup), `sysinfo::Hostname`, `sysinfo::Sysinfo`, `systemd::Service`, `systemd::Systemd`.
+/// (A process's attributes are read from `/proc` when it is asked about, so
+/// `process_system::Process` cannot be explained from its PID alone.)
 pub fn explain(
     policy: &Policy,
     asker: &Asker,
@@ -47,18 +50,27 @@ pub fn explain(
     let resource_uid = EntityUid::from_str(resource).map_err(|e| {
         format!("resource `{resource}`: not an entity UID such as file_system::File::\"/etc/hosts\": {e}")
     })?;
-    let is_dir = match resource_uid.type_name().to_string().as_str() {
-        "file_system::File" => false,
-        "file_system::Dir" => true,
+    let id_text = resource_uid.id().unescaped();
+    let resource: Box<dyn Resource> = match resource_uid.type_name().to_string().as_str() {
+        kind @ ("file_system::File" | "file_system::Dir") => {
+            let path = crate::fs::path::normalize_absolute(id_text)
+                .map_err(|e| format!("resource `{resource}`: {}", e.message()))?;
+            Box::new(FsResource::entry(kind == "file_system::Dir", path))
+        }
+        "network::url" => Box::new(
+            crate::network::explained_url(id_text)
+                .map_err(|e| format!("resource `{resource}`: {e}"))?,
+        ),
+        "sysinfo::Hostname" => Box::new(crate::network::cedar::Hostname(id_text.to_string())),
+        "sysinfo::Sysinfo" => Box::new(crate::sysinfo::cedar::Sysinfo),
+        "systemd::Service" => Box::new(crate::systemd::cedar::Service(id_text.to_string())),
+        "systemd::Systemd" => Box::new(crate::systemd::cedar::Systemd),
         other => {
             return Err(format!(
-                "resource type `{other}`: only file_system::File and file_system::Dir can be explained (wrex's other capabilities are not built yet)"
+                "resource type `{other}`: explain takes file_system::File, file_system::Dir, network::url, sysinfo::Hostname, sysinfo::Sysinfo, systemd::Service or systemd::Systemd (a process's attributes are read from /proc when it is asked about)"
             ));
         }
     };
-    let path = crate::fs::path::normalize_absolute(resource_uid.id().unescaped())
-        .map_err(|e| format!("resource `{resource}`: {}", e.message()))?;
-    let resource = FsResource::entry(is_dir, path);
     if policy.for_action(namespace, &id).is_none() {
         return Err(format!("action `{action}`: the schema has no such action"));
     }
@@ -79,5 +91,5 @@ pub fn explain(
         .with_on_behalf_of(&asker.on_behalf_of)
         .with_purpose(asker.purpose.clone())
         .with_labels(labels);
-    Ok(authorizer.explain(namespace, &id, &resource, context))
+    Ok(authorizer.explain(namespace, &id, resource.as_ref(), context))
 }

@@ -82,7 +82,7 @@ fn explain_answers_one_question() {
         (
             read,
             "process_system::Process::\"1\"".to_string(),
-            "only file_system",
+            "a process's attributes are read from /proc",
         ),
         ("read", file("a.txt"), "not an action UID"),
     ] {
@@ -92,6 +92,51 @@ fn explain_answers_one_question() {
     }
     let (code, text) = ask(read, &file("a.txt"), &["--context", "[1]"]);
     assert_eq!(code, Some(2), "{text}");
+}
+
+/// A URL is explained as `GET` sees it before the DNS lookup: its parts, normalized.
+#[test]
+fn explain_answers_about_urls_and_services() {
+    let policy = crate::util::repo().join("policies/examples/health_check.cedar");
+    let policy = policy.to_str().unwrap();
+    let ask = |action: &str, resource: &str| {
+        let out = wrex(&[
+            "explain",
+            "--policy",
+            policy,
+            "--action",
+            action,
+            "--resource",
+            resource,
+        ]);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let get = "network::Action::\"GET\"";
+    let (code, text) = ask(get, "network::url::\"http://127.0.0.1:8080/health\"");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("permitted by policy \"health-endpoint\""),
+        "{text}"
+    );
+    // `/x/../health` is `/health` to the server, and so to the policy.
+    let (code, text) = ask(get, "network::url::\"http://127.0.0.1/x/../health\"");
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = ask(get, "network::url::\"http://127.0.0.1/metrics\"");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("no permit matched"), "{text}");
+    let (code, text) = ask(get, "network::url::\"http://user@127.0.0.1/health\"");
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("credentials in URLs are refused"), "{text}");
+    let (code, text) = ask(
+        "systemd::Action::\"restart\"",
+        "systemd::Service::\"nginx.service\"",
+    );
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("no permit matched"), "{text}");
 }
 
 #[test]

@@ -68,6 +68,19 @@ pub const MAX_REDIRECTS: u32 = 10;
 /// Longest timeout a script may ask for (the run's deadline bounds it too).
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// `url` as `GET` asks about it before the DNS lookup (for `wrex explain`).
+pub fn explained_url(text: &str) -> std::result::Result<Url, String> {
+    let url = url::parse(text)?;
+    Ok(Url {
+        text: text.to_string(),
+        scheme: url.scheme().to_string(),
+        host: url.host,
+        port: url.port,
+        path: url.path,
+        ip: None,
+    })
+}
+
 /// What the capability's host functions can reach.
 pub(crate) struct NetworkView<'a> {
     pub(crate) authz: &'a Authorizer,
