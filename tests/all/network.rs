@@ -619,3 +619,22 @@ fn the_runs_deadline_ends_a_request_in_flight() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(4));
 }
+
+/// Rex's network denial case: a GET the policy limits to another host is an uncaught
+/// `ACCESS_DENIED_EXCEPTION`, and (unlike Rex's `Unknown`) its kind says what it is. Denied
+/// before any lookup, so it needs no network.
+#[test]
+fn an_uncaught_denial_is_rexs_access_denied() {
+    let policy = "permit (principal, action == network::Action::\"GET\", resource) when { resource.url like \"https://example.com/*\" };";
+    for script in [
+        r#"Client().get("https://www.google.com").send()"#,
+        r#"curl("https://www.google.com")"#,
+    ] {
+        let (out, _) = run_with(script, policy, vec![], None);
+        assert_error(
+            &out,
+            wrex::ErrorType::AccessDeniedException,
+            "NetworkErrorKind: PermissionDenied: Permission denied: tester unauthorized to perform network::Action::\"GET\" for network::url::https://www.google.com (no permit matched)",
+        );
+    }
+}
