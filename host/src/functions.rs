@@ -3,7 +3,7 @@
 //! checks it makes. `wrex functions` and the MCP server's `list_functions` print this.
 //!
 //! The signatures come from the guest's own registration, so the list cannot drift from what
-//! scripts can call. The descriptions come from [`DOCS`] (one entry per function or method
+//! scripts can call. The descriptions come from `DOCS` (one entry per function or method
 //! name) or, for the uniform families — option builders, property getters, value helpers —
 //! from their shape; [`describe`] reports any function that neither covers, and the test
 //! suite requires there be none.
@@ -251,7 +251,7 @@ const DOCS: &[Doc] = docs! {
 };
 
 /// The SDK, described: each signature the guest reported, with its documentation; and the
-/// signatures neither [`DOCS`] nor a uniform family covers (none, in a consistent build).
+/// signatures neither `DOCS` nor a uniform family covers (none, in a consistent build).
 pub fn describe(signatures: &[String]) -> (Vec<Function>, Vec<String>) {
     let mut functions = Vec::new();
     let mut undescribed = Vec::new();
@@ -279,7 +279,7 @@ pub fn describe(signatures: &[String]) -> (Vec<Function>, Vec<String>) {
     (functions, undescribed)
 }
 
-/// The keys of [`DOCS`] that no signature in `signatures` matches (stale documentation).
+/// The keys of `DOCS` that no signature in `signatures` matches (stale documentation).
 pub fn unused_docs(signatures: &[String]) -> Vec<&'static str> {
     let keys: std::collections::HashSet<String> =
         signatures.iter().map(|s| parse(s).key()).collect();
@@ -406,7 +406,7 @@ fn clean_type(ty: &str) -> String {
     format!("{prefix}{last}")
 }
 
-/// The description and checks of a function: from [`DOCS`], or by its family.
+/// The description and checks of a function: from `DOCS`, or by its family.
 fn document(p: &Parsed) -> Option<(String, String)> {
     let key = p.key();
     if let Some(doc) = DOCS.iter().find(|d| d.key == key) {
