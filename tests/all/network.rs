@@ -102,17 +102,20 @@ fn args(server: &HttpServer) -> Vec<(&'static str, wrex::ArgValue)> {
     ]
 }
 
+/// Runs `tests/scripts/network/<name>.rhai` under the test policy `policy_name` with the
+/// server's `base` and `port`; the run must succeed. Its result as Rhai prints it, and the
+/// decisions made.
+fn run_script(server: &HttpServer, name: &str, policy_name: &str) -> (String, Vec<wrex::Decision>) {
+    let (out, decisions) = run_with(&script(name), &policy(policy_name), args(server), None);
+    assert_success(&out);
+    (out.output, decisions)
+}
+
 #[test]
 fn get_returns_status_and_body_and_follows_redirects() {
     let server = HttpServer::start();
-    let (out, decisions) = run_with(
-        &script("http_get"),
-        &policy("loopback_get"),
-        args(&server),
-        None,
-    );
-    assert_success(&out);
-    let o = &out.output;
+    let (o, decisions) = run_script(&server, "http_get", "loopback_get");
+    let o = o.as_str();
     assert_contains_all(
         o,
         [
@@ -149,14 +152,8 @@ fn get_returns_status_and_body_and_follows_redirects() {
 #[test]
 fn refused_urls_and_redirects_never_reach_the_server() {
     let server = HttpServer::start();
-    let (out, decisions) = run_with(
-        &script("http_refused"),
-        &policy("loopback_get"),
-        args(&server),
-        None,
-    );
-    assert_success(&out);
-    let o = &out.output;
+    let (o, decisions) = run_script(&server, "http_refused", "loopback_get");
+    let o = o.as_str();
     let port = server.port;
     assert_contains_all(
         o,
@@ -353,14 +350,8 @@ fn https_is_verified_against_the_trusted_roots() {
 #[test]
 fn connect_checks_the_endpoint_and_its_port() {
     let server = HttpServer::start();
-    let (out, _) = run_with(
-        &script("connect"),
-        &policy("connect_loopback"),
-        args(&server),
-        None,
-    );
-    assert_success(&out);
-    let o = &out.output;
+    let (o, _) = run_script(&server, "connect", "connect_loopback");
+    let o = o.as_str();
     let port = server.port;
     assert_contains_all(
         o,
@@ -475,14 +466,8 @@ fn names_are_resolved_by_the_name_server_asked_when_permitted() {
 #[test]
 fn interfaces_and_sockets_are_listed_with_their_processes() {
     let server = HttpServer::start();
-    let (out, _) = run_with(
-        &script("machine_network"),
-        &policy("machine_network"),
-        args(&server),
-        None,
-    );
-    assert_success(&out);
-    let o = &out.output;
+    let (o, _) = run_script(&server, "machine_network", "machine_network");
+    let o = o.as_str();
     assert_contains_all(
         o,
         [
