@@ -23,49 +23,37 @@ pub(crate) const FILES: [&str; 5] = [
 
 /// The internet sockets (TCP, then TCP6, UDP, UDP6).
 pub(crate) fn internet() -> Result<Vec<wit::InternetSocket>, String> {
+    // procfs's TCP and UDP entries have the same fields but no common trait; `state` is the
+    // only difference (UDP has no connection state: Rex reports `NONE`).
+    macro_rules! rows {
+        ($out:ident, $protocol:literal, $entries:expr, $state:expr) => {{
+            let entries = $entries
+                .map_err(|e| format!("reading /proc/net/{}: {e}", $protocol.to_lowercase()))?;
+            $out.extend(
+                entries
+                    .into_iter()
+                    .take(MAX_SOCKETS)
+                    .map(|e| wit::InternetSocket {
+                        protocol: $protocol.to_string(),
+                        local_address: e.local_address.to_string(),
+                        remote_address: e.remote_address.to_string(),
+                        state: $state(&e).to_string(),
+                        recv_queue: e.rx_queue,
+                        send_queue: e.tx_queue,
+                        inode: e.inode,
+                        pid: None,
+                        process_name: None,
+                    }),
+            );
+        }};
+    }
     let mut out = Vec::new();
-    let row = |protocol: &str, local, remote, state: &str, rx, tx, inode| wit::InternetSocket {
-        protocol: protocol.to_string(),
-        local_address: std::net::SocketAddr::to_string(&local),
-        remote_address: std::net::SocketAddr::to_string(&remote),
-        state: state.to_string(),
-        recv_queue: rx,
-        send_queue: tx,
-        inode,
-        pid: None,
-        process_name: None,
-    };
-    for (protocol, entries) in [("TCP", procfs::net::tcp()), ("TCP6", procfs::net::tcp6())] {
-        let entries =
-            entries.map_err(|e| format!("reading /proc/net/{}: {e}", protocol.to_lowercase()))?;
-        for e in entries.into_iter().take(MAX_SOCKETS) {
-            out.push(row(
-                protocol,
-                e.local_address,
-                e.remote_address,
-                tcp_state(&e.state),
-                e.rx_queue,
-                e.tx_queue,
-                e.inode,
-            ));
-        }
-    }
-    for (protocol, entries) in [("UDP", procfs::net::udp()), ("UDP6", procfs::net::udp6())] {
-        let entries =
-            entries.map_err(|e| format!("reading /proc/net/{}: {e}", protocol.to_lowercase()))?;
-        for e in entries.into_iter().take(MAX_SOCKETS) {
-            // UDP has no connection state (Rex reports `NONE`).
-            out.push(row(
-                protocol,
-                e.local_address,
-                e.remote_address,
-                "NONE",
-                e.rx_queue,
-                e.tx_queue,
-                e.inode,
-            ));
-        }
-    }
+    let tcp = |e: &procfs::net::TcpNetEntry| tcp_state(&e.state);
+    let udp = |_: &procfs::net::UdpNetEntry| "NONE";
+    rows!(out, "TCP", procfs::net::tcp(), tcp);
+    rows!(out, "TCP6", procfs::net::tcp6(), tcp);
+    rows!(out, "UDP", procfs::net::udp(), udp);
+    rows!(out, "UDP6", procfs::net::udp6(), udp);
     Ok(out)
 }
 
