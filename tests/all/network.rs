@@ -123,6 +123,8 @@ fn get_returns_status_and_body_and_follows_redirects() {
             r#""cut": ["Hello", true]"#,
             r#""redirected": [200, "{\"status\": \"ok\"}", 1, true]"#,
             r#""failing": [503, "status 503"]"#,
+            // A redirect's target is asked about, and reported, normalized.
+            r#""dotted": ["Hello, World!", true]"#,
             // The path the policy saw is the path the server got: dot segments resolved, `%7e`
             // and `%61` decoded (unreserved), the Host header with the port.
             &format!(r#""echo": "/echo/b/~a host=127.0.0.1:{}""#, server.port),

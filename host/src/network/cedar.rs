@@ -17,8 +17,8 @@ pub const NAMESPACE: &str = "network";
 /// its attributes are what wrex parsed from it, so a policy can test them one by one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
-    /// The text as the script gave it (or, for a redirect, the absolute URL wrex made of the
-    /// `Location` header).
+    /// The text as the script gave it (or, for a redirect, the URL the `Location` header names,
+    /// made absolute and normalized).
     pub text: String,
     /// `http`, `https` (GET) or `tcp`, `udp` (connect), lower case.
     pub scheme: String,

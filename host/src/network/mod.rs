@@ -248,7 +248,10 @@ impl wit::Host for NetworkView<'_> {
                     ))));
                 }
                 redirects += 1;
-                text = url.join(&location);
+                // A redirect has no text of the script's: its resource is the URL the
+                // `Location` names, normalized (a malformed one is refused by name next turn).
+                let joined = url.join(&location);
+                text = url::parse(&joined).map_or(joined, |u| u.normalized());
                 continue;
             }
             return Ok(wit::HttpResponse {

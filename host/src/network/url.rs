@@ -68,7 +68,6 @@ impl HttpUrl {
     }
 
     /// The normalized URL.
-    #[cfg(test)]
     pub(crate) fn normalized(&self) -> String {
         format!(
             "{}://{}{}",
