@@ -257,13 +257,12 @@ fn iostat() -> Result<IoStatSnapshot> {
 /// Rex's shapes (flags as `"0"`/`"1"`, the mount point `""` when none).
 fn lsblk() -> Result<Map> {
     let devices = wit::block_devices().map_err(from_wit)?;
-    let shown = |kernel: &str| {
-        devices
-            .iter()
-            .find(|d| d.name == kernel)
-            .map(|d| d.lvm_name.clone().unwrap_or_else(|| d.name.clone()))
-            .unwrap_or_else(|| kernel.to_string())
-    };
+    // Kernel name → the name shown (a device-mapper device's own), looked up once per parent.
+    let names: std::collections::HashMap<&str, &str> = devices
+        .iter()
+        .map(|d| (d.name.as_str(), d.lvm_name.as_deref().unwrap_or(&d.name)))
+        .collect();
+    let shown = |kernel: &str| names.get(kernel).copied().unwrap_or(kernel).to_string();
     let mut children: std::collections::HashMap<String, Array> = Default::default();
     for d in &devices {
         let me = shown(&d.name);

@@ -338,23 +338,15 @@ const MAX_CERTIFICATE_FILE: usize = 1 << 20;
 
 /// A certificate file's bytes, read through the file-system capability (each read authorized).
 fn certificate_file(file: &FileHandle) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let chunk = file
-            .0
-            .read(out.len() as u64, 64 << 10)
-            .map_err(crate::sdk::fs::from_wit)?;
-        if chunk.is_empty() {
-            return Ok(out);
-        }
-        out.extend_from_slice(&chunk);
-        if out.len() > MAX_CERTIFICATE_FILE {
-            return Err(error::sdk_error(
-                IoErrorKind::FileContentTooLargeError,
-                format!("a certificate file is at most {MAX_CERTIFICATE_FILE} bytes"),
-            ));
-        }
+    let (bytes, more) =
+        crate::sdk::fs::read_prefix(&file.0, MAX_CERTIFICATE_FILE, crate::sdk::fs::from_wit)?;
+    if more {
+        return Err(error::sdk_error(
+            IoErrorKind::FileContentTooLargeError,
+            format!("a certificate file is at most {MAX_CERTIFICATE_FILE} bytes"),
+        ));
     }
+    Ok(bytes)
 }
 
 /// Rex's `fh.verify_cert_chain(root_ca, [intermediates])` (errors are `IoErrorKind`, as Rex's).

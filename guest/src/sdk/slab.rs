@@ -293,14 +293,7 @@ fn from_fs(err: wit::Error) -> Box<EvalAltResult> {
 fn slab_info() -> Result<SlabInfo> {
     let proc = crate::sdk::fs::open_dir_wit("/proc", false, false, false).map_err(from_fs)?;
     let file = proc.open_file("slabinfo", READ_ONLY).map_err(from_fs)?;
-    let mut bytes = Vec::new();
-    loop {
-        let chunk = file.read(bytes.len() as u64, 64 << 10).map_err(from_fs)?;
-        if chunk.is_empty() || bytes.len() > 16 << 20 {
-            break;
-        }
-        bytes.extend_from_slice(&chunk);
-    }
+    let (bytes, _) = crate::sdk::fs::read_prefix(&file, 16 << 20, from_fs)?;
     parse(&String::from_utf8_lossy(&bytes), sys::page_size())
 }
 

@@ -66,14 +66,7 @@ fn locate(key: &str) -> Result<(String, String)> {
 
 /// A parameter's whole text (they are small: at most 1 MiB is read).
 fn read_text(file: &wit::File) -> Result<String> {
-    let mut bytes = Vec::new();
-    loop {
-        let chunk = file.read(bytes.len() as u64, 64 << 10).map_err(from_fs)?;
-        if chunk.is_empty() || bytes.len() > 1 << 20 {
-            break;
-        }
-        bytes.extend_from_slice(&chunk);
-    }
+    let (bytes, _) = crate::sdk::fs::read_prefix(file, 1 << 20, from_fs)?;
     Ok(String::from_utf8_lossy(&bytes).trim_end().to_string())
 }
 

@@ -55,22 +55,20 @@ fn device_mapper_names() -> HashMap<String, String> {
     names
 }
 
-/// Device name (without `/dev/` or `/dev/mapper/`) → mount point; swap devices → `[SWAP]`.
+/// Device name (without `/dev/` or `/dev/mapper/`) → mount point (the last mount of it);
+/// swap devices → `[SWAP]`.
 fn mount_points(dm_names: &HashMap<String, String>) -> Result<HashMap<String, String>, Error> {
     let mut points = HashMap::new();
-    for line in read("/proc/mounts")?.lines() {
-        let mut fields = line.split_whitespace();
-        let (Some(device), Some(point)) = (fields.next(), fields.next()) else {
-            continue;
-        };
-        let Some(name) = device
+    // `procfs` unescapes the mount points (`\040` for a space), as the disk listing's.
+    let mounts = procfs::mounts().map_err(|e| Error::Io(format!("/proc/mounts: {e}")))?;
+    for m in mounts {
+        if let Some(name) = m
+            .fs_spec
             .strip_prefix("/dev/mapper/")
-            .or_else(|| device.strip_prefix("/dev/"))
-        else {
-            continue;
-        };
-        // `/proc/mounts` escapes spaces and such as octal (`\\040`).
-        points.insert(name.to_string(), unescape_octal(point));
+            .or_else(|| m.fs_spec.strip_prefix("/dev/"))
+        {
+            points.insert(name.to_string(), m.fs_file);
+        }
     }
     for line in read("/proc/swaps")?.lines().skip(1) {
         let Some(device) = line.split_whitespace().next() else {
@@ -84,25 +82,6 @@ fn mount_points(dm_names: &HashMap<String, String>) -> Result<HashMap<String, St
         points.insert(name, "[SWAP]".to_string());
     }
     Ok(points)
-}
-
-fn unescape_octal(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\'
-            && let Some(octal) = text.get(i + 1..i + 4)
-            && let Ok(b) = u8::from_str_radix(octal, 8)
-        {
-            out.push(b);
-            i += 4;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Every device of `/proc/partitions`; `stop` is asked between two (the run's deadline).
@@ -161,13 +140,4 @@ pub(crate) fn devices(
         });
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn mount_points_are_unescaped() {
-        assert_eq!(super::unescape_octal("/mnt/a\\040b"), "/mnt/a b");
-        assert_eq!(super::unescape_octal("/plain"), "/plain");
-    }
 }

@@ -424,11 +424,8 @@ impl wit::Host for NetworkView<'_> {
             crate::process::procs::ListError::Stopped(trap) => NetworkError::Trap(trap),
         })?;
         let mut holders = HashMap::new();
-        for seen in all {
+        for seen in crate::process::only_permitted::<ListFds>(self.authz, all) {
             self.meter.clock().check()?;
-            if self.authz.authorize(ListFds, &seen.resource()).is_err() {
-                continue;
-            }
             let Some(proc) = machine.reopen(&seen) else {
                 continue;
             };

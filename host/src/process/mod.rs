@@ -20,7 +20,7 @@ mod view;
 use crate::bindings::wit_process as wit;
 use crate::error::{HostError, guest_error};
 
-pub(crate) use self::view::{ProcessCtx, ProcessView};
+pub(crate) use self::view::{ProcessCtx, ProcessView, only_permitted};
 
 /// The error type of the process host functions.
 pub(crate) type ProcessError = HostError<wit::Error>;

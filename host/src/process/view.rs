@@ -353,7 +353,7 @@ impl ProcessView<'_> {
         let all = machine
             .all(threads, || clock.check())
             .map_err(listing_failed)?;
-        Ok(self.only_permitted::<List>(all))
+        Ok(only_permitted::<List>(self.authz, all))
     }
 
     /// Every process the policy lets the principal `A` on.
@@ -365,28 +365,7 @@ impl ProcessView<'_> {
         let all = machine
             .all(false, || clock.check())
             .map_err(listing_failed)?;
-        Ok(self.only_permitted::<A>(all))
-    }
-
-    /// The processes of `all` the policy lets the principal `A` on; each refusal is
-    /// recorded (audit log, denial count) and the process left out, as Rex does.
-    fn only_permitted<A>(&self, all: Vec<Seen>) -> Vec<Seen>
-    where
-        A: crate::authz::Action<Resource = super::cedar::Process> + Default,
-    {
-        let mut left_out = 0usize;
-        let kept: Vec<Seen> = all
-            .into_iter()
-            .filter(|seen| {
-                let ok = self.authz.authorize(A::default(), &seen.resource()).is_ok();
-                left_out += usize::from(!ok);
-                ok
-            })
-            .collect();
-        if left_out > 0 {
-            tracing::debug!(target: "wrex::process", action = A::ID, left_out, "processes the policy does not permit were left out");
-        }
-        kept
+        Ok(only_permitted::<A>(self.authz, all))
     }
 
     /// `kill` (or `interrupt`, for `SIGHUP`) on the process.
@@ -556,6 +535,27 @@ fn send(machine: &Machine, seen: &Seen, signal: Signal) -> std::io::Result<Optio
         Err(rustix::io::Errno::SRCH) => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The processes of `all` the policy lets the principal `A` on; each refusal is recorded
+/// (audit log, denial count) and the process left out, as Rex does.
+pub(crate) fn only_permitted<A>(authz: &Authorizer, all: Vec<Seen>) -> Vec<Seen>
+where
+    A: crate::authz::Action<Resource = super::cedar::Process> + Default,
+{
+    let mut left_out = 0usize;
+    let kept: Vec<Seen> = all
+        .into_iter()
+        .filter(|seen| {
+            let ok = authz.authorize(A::default(), &seen.resource()).is_ok();
+            left_out += usize::from(!ok);
+            ok
+        })
+        .collect();
+    if left_out > 0 {
+        tracing::debug!(target: "wrex::process", action = A::ID, left_out, "processes the policy does not permit were left out");
+    }
+    kept
 }
 
 #[cfg(test)]

@@ -41,6 +41,32 @@ pub fn read_all(file: &wit::File) -> Result<Vec<u8>> {
     }
 }
 
+/// The first `max` bytes of `file`, and whether it holds more, read through the host in
+/// bounded chunks; `map` turns a read error into the caller's (its capability's error kinds).
+pub fn read_prefix(
+    file: &wit::File,
+    max: usize,
+    map: impl Fn(wit::Error) -> Box<EvalAltResult>,
+) -> Result<(Vec<u8>, bool)> {
+    let mut out = Vec::new();
+    loop {
+        // One byte past `max` says whether there is more.
+        let want = max
+            .saturating_add(1)
+            .saturating_sub(out.len())
+            .min(CHUNK as usize);
+        let chunk = file.read(out.len() as u64, want as u32).map_err(&map)?;
+        if chunk.is_empty() {
+            return Ok((out, false));
+        }
+        out.extend_from_slice(&chunk);
+        if out.len() > max {
+            out.truncate(max);
+            return Ok((out, true));
+        }
+    }
+}
+
 /// Reads a whole file as UTF-8 text.
 pub fn read_string(file: &wit::File) -> Result<String> {
     let bytes = read_all(file)?;

@@ -36,7 +36,7 @@ use rhai::Engine;
 // What other capabilities read through the file system (`ipcs_info` reads `/proc/sysvipc`).
 pub(crate) use self::error::from_wit;
 pub(crate) use self::handles::{DirHandle, FileHandle, READ_ONLY, open_dir, open_dir_wit};
-pub(crate) use self::lines::read_string;
+pub(crate) use self::lines::{read_prefix, read_string};
 
 /// Registers the file-system SDK.
 pub fn register(engine: &mut Engine) {
